@@ -1,0 +1,180 @@
+"""The Kaggle side: download and unpack the competition files, upload a submission once.
+
+Everything goes through the official `kaggle` CLI, which reads the credentials itself
+(`KAGGLE_API_TOKEN`, `~/.kaggle/access_token`, or the legacy `kaggle.json`/`KAGGLE_USERNAME`+`KAGGLE_KEY`);
+the token never passes through this code, its arguments or its logs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+from .data import DataError, read_sample_submission, read_test, read_train
+from .io import write_json
+
+log = logging.getLogger(__name__)
+
+COMPETITION_FILES = {"train": "train.tsv", "test": "test.tsv", "sample_submission": "sampleSubmission.csv"}
+
+MISSING_CREDENTIALS = (
+    "No Kaggle credentials found. Create a token at https://www.kaggle.com/settings/api and either\n"
+    "  export KAGGLE_API_TOKEN=<your token>\n"
+    "or save it to ~/.kaggle/access_token (chmod 600). To run without Kaggle, set `archive:` to a local\n"
+    "competition zip and `submit: false` in the config.")
+
+# Failures worth another try: network trouble and server-side errors, not bad credentials or arguments.
+TRANSIENT = re.compile(r"time[d ]?out|connection|temporar|reset by peer|unreachable|resolve|"
+                       r"\b(429|500|502|503|504)\b", re.IGNORECASE)
+
+
+class KaggleError(RuntimeError):
+    pass
+
+
+def credentials_available(env=None, home: str | Path | None = None) -> bool:
+    env = os.environ if env is None else env
+    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
+        return True
+    config_dir = Path(env.get("KAGGLE_CONFIG_DIR") or Path(home or Path.home()) / ".kaggle")
+    return (config_dir / "access_token").is_file() or (config_dir / "kaggle.json").is_file()
+
+
+def require_credentials() -> None:
+    if not credentials_available():
+        raise KaggleError(MISSING_CREDENTIALS)
+
+
+def run_kaggle(args: list[str], retries: int = 3, backoff_s: float = 5.0) -> str:
+    """Run `kaggle ARGS`; retry transient failures with exponential backoff; return its stdout."""
+    command = ["kaggle", *args]
+    for attempt in range(1, retries + 1):
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+        except FileNotFoundError:
+            raise KaggleError("the `kaggle` command is not installed: pip install kaggle") from None
+        output = (done.stdout + done.stderr).strip()
+        if done.returncode == 0:
+            return done.stdout
+        if attempt == retries or not TRANSIENT.search(output):
+            raise KaggleError(f"`{' '.join(command)}` failed (exit {done.returncode}, attempt {attempt} "
+                              f"of {retries}):\n{output}")
+        wait = backoff_s * 2 ** (attempt - 1)
+        log.warning("`%s` failed (attempt %d of %d), retrying in %.0f s: %s",
+                    " ".join(command), attempt, retries, wait, output.splitlines()[-1] if output else "")
+        time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def download_competition(competition: str, dest_dir: str | Path, **retry) -> Path:
+    """`kaggle competitions download -c COMPETITION -p DEST_DIR`; returns the zip it wrote."""
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    require_credentials()
+    run_kaggle(["competitions", "download", "-c", competition, "-p", str(dest_dir)], **retry)
+    archive = dest_dir / f"{competition}.zip"
+    if not archive.is_file():
+        raise KaggleError(f"kaggle reported success but {archive} is not there")
+    return archive
+
+
+def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[Path]:
+    """Extract a zip after checking it: corrupt or truncated archives and members that would land
+    outside `dest_dir` (`../x`, absolute paths) are refused before anything is written."""
+    archive, dest_dir = Path(archive), Path(dest_dir)
+    root = dest_dir.resolve()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            broken = zf.testzip()
+            if broken is not None:
+                raise DataError(f"{archive}: member {broken!r} is corrupt (CRC mismatch)")
+            for member in zf.infolist():
+                target = (root / member.filename).resolve()
+                if not target.is_relative_to(root) or target == root:
+                    raise DataError(f"{archive}: member {member.filename!r} would be written outside {dest_dir}")
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            zf.extractall(dest_dir)
+            return [dest_dir / m.filename for m in zf.infolist() if not m.is_dir()]
+    except zipfile.BadZipFile as error:
+        raise DataError(f"{archive}: not a readable zip archive (truncated or corrupt?): {error}") from None
+
+
+def extract_competition(archive: str | Path, dest_dir: str | Path) -> dict[str, Path]:
+    """Unpack the competition archive (and the zips inside it) into `dest_dir` and check the files.
+
+    Returns the paths of train.tsv, test.tsv and sampleSubmission.csv.
+    """
+    dest_dir = Path(dest_dir)
+    staging = dest_dir / ".extracting"
+    shutil.rmtree(staging, ignore_errors=True)
+    pending = safe_extract(archive, staging)
+    while any(p.suffix == ".zip" for p in pending):
+        inner = next(p for p in pending if p.suffix == ".zip")
+        pending.remove(inner)
+        pending += safe_extract(inner, inner.parent)
+        inner.unlink()
+    found = {p.name: p for p in pending}
+    missing = [name for name in COMPETITION_FILES.values() if name not in found]
+    if missing:
+        raise DataError(f"{archive}: does not contain {missing}; found {sorted(found)}")
+    # Read each file once so a wrong column or bad row stops the run here, not hours later.
+    read_train(found["train.tsv"])
+    test = read_test(found["test.tsv"])
+    sample = read_sample_submission(found["sampleSubmission.csv"])
+    if set(test.PhraseId) != set(sample.PhraseId):
+        raise DataError(f"{archive}: test.tsv and sampleSubmission.csv list different PhraseIds "
+                        f"({len(set(test.PhraseId) ^ set(sample.PhraseId))} differ)")
+    paths = {}
+    for key, name in COMPETITION_FILES.items():
+        paths[key] = dest_dir / name
+        os.replace(found[name], paths[key])
+    shutil.rmtree(staging, ignore_errors=True)
+    return paths
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_ledger(ledger: str | Path) -> list[dict]:
+    ledger = Path(ledger)
+    if not ledger.is_file():
+        return []
+    return [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
+
+
+def submit(competition: str, submission: str | Path, message: str, receipt: str | Path,
+           ledger: str | Path, **retry) -> dict:
+    """Upload `submission` with `kaggle competitions submit`, once per file content.
+
+    `ledger` (one JSON line per upload, kept outside Snakemake's outputs) remembers what was sent:
+    a rerun that finds the same file there writes the receipt again without uploading.
+    """
+    digest = sha256(submission)
+    earlier = next((r for r in read_ledger(ledger)
+                    if r["sha256"] == digest and r["competition"] == competition), None)
+    if earlier is not None:
+        log.info("%s (sha256 %s) was already submitted at %s; not submitting again",
+                 submission, digest[:12], earlier["submitted_at"])
+        write_json(receipt, {**earlier, "uploaded_now": False})
+        return earlier
+    require_credentials()
+    output = run_kaggle(["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
+                        **retry)
+    record = {"competition": competition, "file": str(submission), "sha256": digest, "message": message,
+              "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "kaggle_output": output.strip()}
+    Path(ledger).parent.mkdir(parents=True, exist_ok=True)
+    with open(ledger, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    write_json(receipt, {**record, "uploaded_now": True})
+    return record
+

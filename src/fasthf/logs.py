@@ -1,0 +1,60 @@
+"""Logging for pipeline jobs: everything a job prints goes to its terminal and to its log file."""
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class _Tee:
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self):
+        for stream in self.streams:
+            stream.flush()
+
+    def isatty(self):
+        return False
+
+
+def quiet_progress_bars() -> None:
+    """Hugging Face's per-file and per-shard progress bars are noise in a log file."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
+@contextmanager
+def job_log(path: str | Path | None):
+    """Copy stdout, stderr and `logging` records into `path` while the block runs; a traceback too."""
+    if path is None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        yield
+        return
+    quiet_progress_bars()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", buffering=1) as log_file:
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(old_out, log_file), _Tee(old_err, log_file)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield
+        except BaseException:
+            logging.getLogger("fasthf").exception("job failed")
+            raise
+        finally:
+            root.removeHandler(handler)
+            sys.stdout, sys.stderr = old_out, old_err

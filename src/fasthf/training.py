@@ -1,0 +1,231 @@
+"""Gradual unfreezing, one stage at a time, with fastai's Learner.
+
+A stage is one `freeze_to` followed by one `fit_one_cycle`. Each stage starts from the previous
+stage's saved weights with a fresh optimizer, so stages can run as separate, resumable jobs.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import torch
+import fastai.callback.schedule  # noqa: F401  (adds Learner.fit_one_cycle and lr_find)
+from fastai.callback.core import Callback
+from fastai.callback.progress import ProgressCallback
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner
+from fastai.losses import CrossEntropyLossFlat
+from fastai.metrics import accuracy, error_rate
+from fastai.optimizer import Adam
+from fastai.torch_core import default_device, set_seed
+
+from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
+from .data import TokenBatchDL, TokenizedSplit
+from .io import atomic_dir, save_figure, write_csv, write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One gradual-unfreezing stage: `freeze_to(freeze_to)` then `fit_one_cycle(epochs, ...)`.
+
+    `freeze_to: 0` unfreezes everything. With `lr_decay`, the learning rate is discriminative,
+    `slice(lr_max * lr_decay**n_groups, lr_max)`: fastai spreads it geometrically over the groups.
+    """
+    freeze_to: int
+    epochs: int
+    lr_max: float
+    lr_decay: float | None = None
+    moms: tuple[float, float, float] = (0.8, 0.7, 0.8)
+    name: str | None = None
+
+    @classmethod
+    def from_config(cls, entry: dict) -> "Stage":
+        entry = dict(entry)
+        if "moms" in entry:
+            entry["moms"] = tuple(entry["moms"])
+        return cls(**entry)
+
+    def lr(self, n_groups: int) -> float | slice:
+        if self.lr_decay is None:
+            return self.lr_max
+        return slice(self.lr_max * self.lr_decay ** n_groups, self.lr_max)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    batch_size: int = 64
+    eval_batch_size: int = 256
+    weight_decay: float = 0.01
+    seed: int = 42
+    mixed_precision: str = "no"  # "no", "bf16" or "fp16"
+    extra: dict = field(default_factory=dict)
+
+
+def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
+                     device=None) -> DataLoaders:
+    """Sortish, shuffled training batches; longest-first validation batches; each padded to its own length."""
+    device = default_device() if device is None else device
+    train_dl = TokenBatchDL(train, bs=settings.batch_size, shuffle=True, drop_last=False, device=device)
+    valid_dl = TokenBatchDL(valid, bs=settings.eval_batch_size, shuffle=False, device=device)
+    return DataLoaders(train_dl, valid_dl, device=device)
+
+
+def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSettings,
+                  path: str | Path = ".", progress: str = "log") -> Learner:
+    """A fastai Learner over a Hugging Face classifier, split into layer groups.
+
+    `train_bn=False`: fastai would otherwise keep every LayerNorm trainable inside "frozen" groups,
+    so a frozen body would still take gradients; here frozen means frozen.
+    AdamW is fastai's Adam with decoupled weight decay.
+    """
+    model = SequenceClassifier(model).to(dls.device)
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(),
+                    opt_func=partial(Adam, decouple_wd=True), wd=settings.weight_decay,
+                    metrics=[accuracy, error_rate], splitter=layer_groups, train_bn=False, path=path)
+    if progress == "log":
+        learn.remove_cb(ProgressCallback)
+        learn.add_cb(LogProgress())
+    if settings.mixed_precision == "bf16":
+        learn.to_bf16()
+    elif settings.mixed_precision == "fp16":
+        learn.to_fp16()
+    return learn
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class LogProgress(Callback):
+    """Progress as plain log lines (a line every ~10% of an epoch with ETA, one per epoch with metrics)
+    instead of a carriage-return bar per batch, which floods log files."""
+    order = 65
+
+    def __init__(self, every: float = 0.1, write=None):
+        self.every, self.write = every, write or (lambda line: print(line, flush=True))
+        self.epoch_seconds: list[float] = []
+
+    def before_fit(self):
+        self.epoch_seconds = []
+        self.learn.logger = self._log_epoch
+        names = self.recorder.metric_names
+        self.write(" | ".join(names))
+
+    def before_train(self):
+        self.start = time.time()
+        self.step = max(1, round(len(self.dl) * self.every))
+
+    def after_batch(self):
+        if not self.training:
+            return
+        done = self.iter + 1
+        if done % self.step and done != self.n_iter:
+            return
+        elapsed = time.time() - self.start
+        eta = elapsed / done * (self.n_iter - done)
+        self.write(f"epoch {self.epoch + 1}/{self.n_epoch}  batch {done}/{self.n_iter} "
+                   f"({100 * done / self.n_iter:3.0f}%)  loss {self.smooth_loss.item():.4f}  "
+                   f"elapsed {_clock(elapsed)}  eta {_clock(eta)}")
+
+    def after_epoch(self):
+        self.epoch_seconds.append(time.time() - self.start)
+
+    def _log_epoch(self, values):
+        self.write(" | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in values))
+
+
+def trainable_groups(learn: Learner) -> list[dict]:
+    """Per layer group: parameter count and whether it trains (the `learner.summary()` essentials)."""
+    rows = []
+    for i, group in enumerate(learn.opt.param_lists):
+        trainable = [p.requires_grad for p in group]
+        rows.append({"group": i, "parameters": count_parameters(group),
+                     "trainable": all(trainable), "partly_trainable": any(trainable) and not all(trainable)})
+    return rows
+
+
+def epoch_history(learn: Learner, epoch_seconds: list[float]) -> pd.DataFrame:
+    names = [n for n in learn.recorder.metric_names if n not in ("epoch", "time")]
+    rows = [dict(zip(names, map(float, values))) for values in learn.recorder.values]
+    for i, row in enumerate(rows):
+        row["epoch"] = i + 1
+        if i < len(epoch_seconds):
+            row["seconds"] = round(epoch_seconds[i], 2)
+    return pd.DataFrame(rows, columns=["epoch", *names, "seconds"])
+
+
+def plot_losses(learn: Learner, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    learn.recorder.plot_loss(skip_start=0, show_epochs=True, ax=ax)
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
+              out_dir: str | Path, settings: TrainSettings) -> dict:
+    """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
+
+    Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
+    """
+    out_dir = Path(out_dir)
+    set_seed(settings.seed + index, reproducible=True)
+    train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
+    valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
+    dls = make_dataloaders(train, valid, settings)
+    model = load_checkpoint(previous_checkpoint)
+    learn = build_learner(dls, model, settings, path=out_dir)
+
+    learn.freeze_to(stage.freeze_to)
+    groups = trainable_groups(learn)
+    n_groups = len(groups)
+    lr = stage.lr(n_groups)
+    label = stage.name or f"stage {index}"
+    log.info("%s: freeze_to(%d) -> %d of %d groups trainable (%d of %d parameters); "
+             "fit_one_cycle(%d, lr_max=%s, moms=%s)", label, stage.freeze_to,
+             sum(g["trainable"] for g in groups), n_groups,
+             sum(g["parameters"] for g in groups if g["trainable"]), sum(g["parameters"] for g in groups),
+             stage.epochs, lr, stage.moms)
+
+    started = time.time()
+    learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
+    seconds = time.time() - started
+
+    progress = next((cb for cb in learn.cbs if isinstance(cb, LogProgress)), None)
+    history = epoch_history(learn, progress.epoch_seconds if progress else [])
+    last = history.iloc[-1]
+    metrics = {
+        "stage": index, "name": label, "freeze_to": stage.freeze_to, "epochs": stage.epochs,
+        "lr": [lr.start, lr.stop] if isinstance(lr, slice) else lr, "moms": list(stage.moms),
+        "n_groups": n_groups, "groups": groups,
+        "train_phrases": len(train), "valid_phrases": len(valid),
+        "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
+        "accuracy": float(last["accuracy"]), "error_rate": float(last["error_rate"]),
+        "seconds": round(seconds, 2),
+    }
+    with atomic_dir(out_dir / "model") as tmp:
+        learn.model.model.save_pretrained(tmp)
+    write_csv(out_dir / "history.csv", history)
+    write_json(out_dir / "metrics.json", metrics)
+    save_figure(out_dir / "loss.png", plot_losses(learn, f"{label}: freeze_to({stage.freeze_to}), "
+                                                         f"valid accuracy {metrics['accuracy']:.4f}"))
+    log.info("%s done in %s: valid accuracy %.4f, valid loss %.4f", label, _clock(seconds),
+             metrics["accuracy"], metrics["valid_loss"])
+    return metrics
+
+
+def interactive() -> bool:
+    return sys.stdout.isatty()

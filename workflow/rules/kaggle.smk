@@ -1,0 +1,16 @@
+rule submit:
+    """`kaggle competitions submit`, once per submission file (the ledger stops repeats)."""
+    input:
+        submission=rules.submission.output[0],
+        metrics=f"{LAST_STAGE}/metrics.json",
+    output:
+        receipt=f"{RESULTS}/submission_receipt.json",
+    params:
+        competition=config["competition"],
+        message=config["submit_message"],
+        model=config["model"],
+        ledger=f"{RESULTS}/kaggle_submissions.jsonl",
+    log:
+        f"{LOGS}/submit.log",
+    script:
+        "../scripts/submit.py"

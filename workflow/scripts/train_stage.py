@@ -1,0 +1,12 @@
+"""Snakemake entry point: one training stage from the previous stage's checkpoint."""
+from pathlib import Path
+
+from fasthf.architectures import set_threads
+from fasthf.logs import job_log
+from fasthf.training import Stage, TrainSettings, run_stage
+
+with job_log(snakemake.log[0]):
+    set_threads(snakemake.params.torch_threads)
+    run_stage(Stage.from_config(snakemake.params.stage), int(snakemake.wildcards.stage),
+              snakemake.input.previous, Path(snakemake.input.train).parent,
+              Path(snakemake.output.metrics).parent, TrainSettings(**snakemake.params.settings))
