@@ -5,7 +5,7 @@ from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
 
 def model_slug(name):
     """results/<slug> for a model name: `roberta-base`, `org/model` -> `org--model`."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "--", name.removeprefix("pkg:").strip("/")) or "model"
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", name.removeprefix("pkg:")).strip("-.") or "model"
 
 
 DATA = config["data_dir"]

@@ -7,7 +7,7 @@ rule submit:
         receipt=f"{RESULTS}/submission_receipt.json",
     params:
         competition=config["competition"],
-        message=config["submit_message"],
+        message=lambda wildcards: config["submit_message"],  # {model} etc. are not wildcards
         model=config["model"],
         ledger=f"{RESULTS}/kaggle_submissions.jsonl",
     log:

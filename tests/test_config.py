@@ -1,0 +1,43 @@
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import REPO
+
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def load(name):
+    return yaml.safe_load((REPO / name).read_text())
+
+
+def test_default_config_is_valid_and_follows_the_tutorial_schedule():
+    config = load("config.yaml")
+    validate(config, SCHEMA)
+    assert config["model"] == "roberta-base"
+    stages = config["stages"]
+    assert [s["freeze_to"] for s in stages] == [-1, -2, -3, 0]
+    assert [s["epochs"] for s in stages] == [1, 1, 1, 2]
+    assert stages[0]["lr_max"] == 2e-3 and stages[0]["moms"] == [0.8, 0.7, 0.8]
+    assert all(s["lr_max"] == 1e-5 and s["lr_decay"] == 0.95 for s in stages[1:])
+
+
+def test_defaults_fill_in_missing_keys():
+    config = {"stages": [{"freeze_to": -1, "epochs": 1, "lr_max": 1e-3}]}
+    validate(config, SCHEMA, set_default=True)
+    assert config["valid_fraction"] == 0.1 and config["submit"] is True
+    assert config["stages"][0]["moms"] == [0.8, 0.7, 0.8]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"mixed_precision": "fp8"}, ["fp8", "no", "bf16", "fp16"]),
+    ({"valid_fraction": 1.5}, ["valid_fraction", "1.5"]),
+    ({"batch_sise": 32}, ["batch_sise"]),
+    ({"stages": [{"freeze_to": 2, "epochs": 1, "lr_max": 1e-3}]}, ["freeze_to", "2"]),
+])
+def test_a_bad_config_is_refused_naming_the_key(change, words):
+    config = {**load("config.yaml"), **change}
+    with pytest.raises(Exception) as error:
+        validate(config, SCHEMA)
+    for word in words:
+        assert word in str(error.value)

@@ -1,0 +1,140 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fasthf.data import (DataError, Padding, TokenBatchDL, TokenizedSplit, prepare_tensors, read_test,
+                         read_train, split_by_sentence, tokenize_split)
+
+
+def write_tsv(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_phrases_that_look_like_missing_values_stay_text(tmp_path):
+    path = write_tsv(tmp_path / "test.tsv", "PhraseId\tSentenceId\tPhrase\n1\t1\tNone\n2\t1\tNA\n"
+                                            "3\t1\tnull\n4\t1\tnan\n5\t2\t \n6\t2\t\n")
+    frame = read_test(path)
+    assert frame.Phrase.tolist() == ["None", "NA", "null", "nan", " ", ""]
+    assert frame.Phrase.map(type).eq(str).all()
+
+
+def test_fixture_keeps_the_real_none_and_empty_phrases(competition_files):
+    test = read_test(competition_files["test"])
+    assert "None" in set(test.Phrase)
+    assert (test.Phrase.str.strip() == "").any()
+    train = read_train(competition_files["train"])
+    assert len(train) > 2000 and set(train.Sentiment) == {0, 1, 2, 3, 4}
+
+
+def test_missing_column_is_named(tmp_path):
+    path = write_tsv(tmp_path / "train.tsv", "PhraseId\tSentenceId\tText\tSentiment\n1\t1\ta\t2\n")
+    with pytest.raises(DataError, match=r"train\.tsv.*missing column.*'Phrase'"):
+        read_train(path)
+
+
+@pytest.mark.parametrize("label, message", [("7", "outside 0-4"), ("x", "not an integer"), ("2.5", "not an integer")])
+def test_bad_label_names_file_row_and_column(tmp_path, label, message):
+    path = write_tsv(tmp_path / "train.tsv", f"PhraseId\tSentenceId\tPhrase\tSentiment\n1\t1\ta\t2\n2\t1\tb\t{label}\n")
+    with pytest.raises(DataError, match=rf"train\.tsv: row 3: column 'Sentiment'.*{message}"):
+        read_train(path)
+
+
+def test_duplicate_phrase_ids_are_refused(tmp_path):
+    path = write_tsv(tmp_path / "test.tsv", "PhraseId\tSentenceId\tPhrase\n1\t1\ta\n1\t1\tb\n")
+    with pytest.raises(DataError, match="row 3: column 'PhraseId': 1 appears twice"):
+        read_test(path)
+
+
+def test_validation_split_keeps_sentences_whole_and_is_seeded(competition_files):
+    train = read_train(competition_files["train"])
+    fit, valid = split_by_sentence(train, 0.2, seed=7)
+    assert not set(fit.SentenceId) & set(valid.SentenceId)
+    assert len(fit) + len(valid) == len(train)
+    assert valid.SentenceId.nunique() == round(train.SentenceId.nunique() * 0.2)
+    again, _ = split_by_sentence(train, 0.2, seed=7)
+    other, _ = split_by_sentence(train, 0.2, seed=8)
+    assert again.PhraseId.tolist() == fit.PhraseId.tolist()
+    assert other.PhraseId.tolist() != fit.PhraseId.tolist()
+
+
+def ragged(rows, padding=Padding(0, 3, "right"), labels=None, types=None):
+    lengths = [len(r) for r in rows]
+    return TokenizedSplit(
+        input_ids=torch.tensor([t for r in rows for t in r], dtype=torch.int32),
+        offsets=torch.tensor(np.concatenate([[0], np.cumsum(lengths)]), dtype=torch.int64),
+        phrase_ids=torch.arange(len(rows)), padding=padding,
+        labels=None if labels is None else torch.tensor(labels),
+        token_type_ids=None if types is None else torch.tensor([t for r in types for t in r], dtype=torch.int8))
+
+
+def test_collate_pads_right_with_mask_from_lengths():
+    # Token 0 is the pad id *and* a real token in row 0: the mask must still count it.
+    split = ragged([[5, 0, 7], [8]], labels=[1, 4])
+    ids, mask, labels = split.collate([0, 1])
+    assert ids.tolist() == [[5, 0, 7], [8, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert labels.tolist() == [1, 4]
+
+
+def test_collate_pads_left_and_pads_token_types_with_their_own_id():
+    split = ragged([[5, 6, 7], [8]], padding=Padding(9, 3, "left"), types=[[0, 0, 2], [2]])
+    ids, mask, types = split.collate([1, 0])
+    assert ids.tolist() == [[9, 9, 8], [5, 6, 7]]
+    assert mask.tolist() == [[0, 0, 1], [1, 1, 1]]
+    assert types.tolist() == [[3, 3, 2], [0, 0, 2]]
+
+
+def test_cached_split_round_trips(tmp_path):
+    split = ragged([[1, 2], [3], [4, 5, 6]], padding=Padding(1, 0, "left"), labels=[0, 1, 2], types=[[0, 0], [0], [0, 1, 1]])
+    split.save(tmp_path / "s.safetensors")
+    back = TokenizedSplit.load(tmp_path / "s.safetensors")
+    assert back.padding == split.padding
+    for a, b in zip(back.collate([0, 1, 2]), split.collate([0, 1, 2])):
+        assert torch.equal(a, b)
+
+
+def test_sorted_batches_are_longest_first_and_sortish_covers_every_item_once():
+    rng = np.random.default_rng(0)
+    rows = [[1] * int(n) for n in rng.integers(1, 40, size=1000)]
+    split = ragged(rows, labels=[0] * len(rows))
+    sorted_dl = TokenBatchDL(split, bs=32, shuffle=False)
+    widths = [batch[0].shape[1] for batch in sorted_dl]
+    assert widths == sorted(widths, reverse=True)
+    shuffled = TokenBatchDL(split, bs=32, shuffle=True)
+    idxs = list(shuffled.get_idxs())
+    assert sorted(idxs) == list(range(len(rows)))
+    assert idxs != sorted(idxs, key=lambda i: -len(rows[i]))
+    real = sum(int(b[1].sum()) for b in shuffled)
+    padded = sum(b[1].numel() for b in shuffled)
+    assert real / padded > 0.9  # sortish batches: little padding, unlike random batches
+    random_batches = [idxs_ for idxs_ in np.array_split(rng.permutation(len(rows)), len(rows) // 32)]
+    random_padded = sum(len(b) * max(len(rows[i]) for i in b) for b in random_batches)
+    assert real / random_padded < 0.7
+
+
+def test_prepare_tensors_tokenizes_with_the_tokenizers_special_tokens(competition_files, minilm, tmp_path):
+    _, tokenizer = minilm
+    summary = prepare_tensors(competition_files["train"], competition_files["test"], tokenizer, tmp_path,
+                              valid_fraction=0.1, seed=0, max_length=128)
+    test = TokenizedSplit.load(tmp_path / "test.safetensors")
+    frame = read_test(competition_files["test"])
+    assert summary["splits"]["test"]["phrases"] == len(frame) == len(test)
+    assert test.phrase_ids.tolist() == frame.PhraseId.tolist()
+    none_row = frame.index[frame.Phrase == "None"][0]
+    assert tokenizer.decode(test[none_row]) == "[CLS] none [SEP]"
+    empty_row = frame.index[frame.Phrase.str.strip() == ""][0]
+    assert test[empty_row].tolist() == [tokenizer.cls_token_id, tokenizer.sep_token_id]
+    train, valid = TokenizedSplit.load(tmp_path / "train.safetensors"), TokenizedSplit.load(tmp_path / "valid.safetensors")
+    assert len(train) + len(valid) == len(read_train(competition_files["train"]))
+    assert summary["splits"]["train"]["truncated"] == 0
+
+
+def test_long_texts_are_truncated_and_counted(minilm):
+    _, tokenizer = minilm
+    frame = pd.DataFrame({"PhraseId": [1, 2], "Phrase": ["word " * 50, "short"]})
+    split, n_truncated = tokenize_split(frame, tokenizer, max_length=16)
+    assert n_truncated == 1
+    assert split.lengths.tolist() == [16, 3]
+    assert split[0][-1].item() == tokenizer.sep_token_id  # truncation keeps the closing special token

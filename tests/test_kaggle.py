@@ -1,0 +1,127 @@
+import json
+import os
+import stat
+import sys
+import zipfile
+
+import pytest
+
+from conftest import FIXTURE_ZIP, REPO
+from fasthf import kaggle
+from fasthf.data import DataError
+
+
+@pytest.fixture
+def fake_cli(tmp_path, monkeypatch):
+    """A `kaggle` executable on PATH that records its calls; credentials set to a known secret."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "kaggle"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {REPO / 'tests' / 'fake_kaggle.py'} \"$@\"\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_KAGGLE_CALLS", str(calls))
+    monkeypatch.setenv("FAKE_KAGGLE_ARCHIVE", str(FIXTURE_ZIP))
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "secret-token-123")
+    return calls
+
+
+def test_competition_archive_is_unpacked_with_its_inner_zips(tmp_path):
+    paths = kaggle.extract_competition(FIXTURE_ZIP, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sampleSubmission.csv", "test.tsv", "train.tsv"]
+    assert paths["train"].read_text().startswith("PhraseId\tSentenceId\tPhrase\tSentiment\n")
+
+
+def test_download_uses_the_kaggle_cli_then_unpacks(fake_cli, tmp_path):
+    archive = kaggle.download_competition("sentiment-analysis-on-movie-reviews", tmp_path)
+    assert fake_cli.read_text() == f"competitions download -c sentiment-analysis-on-movie-reviews -p {tmp_path}\n"
+    assert kaggle.extract_competition(archive, tmp_path)["test"].is_file()
+
+
+def test_transient_failures_are_retried_then_succeed(fake_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_KAGGLE_FAILS", "2")
+    kaggle.download_competition("c", tmp_path, retries=3, backoff_s=0.01)
+    assert len(fake_cli.read_text().splitlines()) == 3
+
+
+def test_persistent_failures_end_in_a_clear_error(fake_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_KAGGLE_FAILS", "9")
+    with pytest.raises(kaggle.KaggleError, match=r"(?s)failed \(exit 1, attempt 3 of 3\).*Connection reset"):
+        kaggle.download_competition("c", tmp_path, retries=3, backoff_s=0.01)
+
+
+def test_no_credentials_stops_before_calling_kaggle(fake_cli, monkeypatch, tmp_path):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "empty"))
+    assert not kaggle.credentials_available()
+    with pytest.raises(kaggle.KaggleError, match="KAGGLE_API_TOKEN"):
+        kaggle.download_competition("c", tmp_path)
+    assert not fake_cli.exists()
+
+
+def test_credentials_are_found_where_the_cli_looks(tmp_path):
+    assert kaggle.credentials_available({"KAGGLE_API_TOKEN": "x"}, home=tmp_path)
+    assert kaggle.credentials_available({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}, home=tmp_path)
+    assert not kaggle.credentials_available({}, home=tmp_path)
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "access_token").write_text("x")
+    assert kaggle.credentials_available({}, home=tmp_path)
+
+
+def test_submit_uploads_once_and_keeps_the_token_out_of_every_file(fake_cli, tmp_path):
+    submission = tmp_path / "submission.csv"
+    submission.write_text("PhraseId,Sentiment\n156061,2\n")
+    receipt, ledger = tmp_path / "receipt.json", tmp_path / "ledger.jsonl"
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    assert fake_cli.read_text() == f"competitions submit -c c -f {submission} -m fasthf test\n"
+    first = json.loads(receipt.read_text())
+    assert first["uploaded_now"] and first["sha256"] == kaggle.sha256(submission)
+
+    receipt.unlink()  # a rerun, as after Snakemake deleted the receipt
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    assert len(fake_cli.read_text().splitlines()) == 1  # not uploaded again
+    assert json.loads(receipt.read_text())["uploaded_now"] is False
+
+    submission.write_text("PhraseId,Sentiment\n156061,3\n")  # new predictions are a new submission
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    assert len(fake_cli.read_text().splitlines()) == 2
+    for path in (receipt, ledger, fake_cli):
+        assert "secret-token-123" not in path.read_text()
+
+
+def zip_with(path, members: dict):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_members_escaping_the_target_folder_are_refused(tmp_path):
+    archive = zip_with(tmp_path / "evil.zip", {"train.tsv": "x", "../escaped.txt": "x"})
+    with pytest.raises(DataError, match=r"'\.\./escaped\.txt' would be written outside"):
+        kaggle.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out").exists()
+
+
+def test_truncated_archive_is_refused(tmp_path):
+    archive = tmp_path / "cut.zip"
+    archive.write_bytes(FIXTURE_ZIP.read_bytes()[:5000])
+    with pytest.raises(DataError, match="not a readable zip archive"):
+        kaggle.extract_competition(archive, tmp_path / "out")
+
+
+def test_archive_without_a_competition_file_names_it(tmp_path):
+    archive = zip_with(tmp_path / "a.zip", {"train.tsv": "PhraseId\tSentenceId\tPhrase\tSentiment\n"})
+    with pytest.raises(DataError, match=r"does not contain \['test.tsv', 'sampleSubmission.csv'\]"):
+        kaggle.extract_competition(archive, tmp_path / "out")
+
+
+def test_test_file_and_sample_submission_must_agree(tmp_path):
+    archive = zip_with(tmp_path / "a.zip", {
+        "train.tsv": "PhraseId\tSentenceId\tPhrase\tSentiment\n1\t1\ta\t2\n",
+        "test.tsv": "PhraseId\tSentenceId\tPhrase\n10\t2\tb\n11\t2\tc\n",
+        "sampleSubmission.csv": "PhraseId,Sentiment\n10,2\n"})
+    with pytest.raises(DataError, match="different PhraseIds"):
+        kaggle.extract_competition(archive, tmp_path / "out")
