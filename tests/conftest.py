@@ -32,3 +32,21 @@ def copy_workflow(dest: Path) -> Path:
     for folder in ("workflow", "config", "profiles", "tests/fixtures"):
         shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
+
+
+@pytest.fixture(scope="session")
+def tiny_model_folder(tmp_path_factory, competition_files):
+    """tiny_model_folder(arch) -> a saved tiny random model of `arch` with a locally trained tokenizer."""
+    import pandas as pd
+
+    from tiny_models import build_tiny_model
+
+    texts = pd.read_csv(competition_files["train"], sep="\t", keep_default_na=False, quoting=3).Phrase.tolist()
+    built = {}
+
+    def get(arch):
+        if arch not in built:
+            built[arch] = build_tiny_model(arch, texts, tmp_path_factory.mktemp(f"tiny-{arch}"))
+        return built[arch]
+
+    return get

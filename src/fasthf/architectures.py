@@ -34,12 +34,22 @@ def resolve_model_source(name: str) -> str:
     raise ValueError(f"{name}: module {module.__name__} has neither get_model_path() nor MODEL_DIR")
 
 
+def needs_prefix_space(tokenizer) -> bool:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    return (getattr(tokenizer, "add_prefix_space", None) is False and backend is not None
+            and "ByteLevel" in repr(backend.pre_tokenizer))
+
+
 def load_pretrained(name: str, label_names: list[str]):
     """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     source = resolve_model_source(name)
     tokenizer = AutoTokenizer.from_pretrained(source)
+    if needs_prefix_space(tokenizer):
+        # Byte-level BPE (RoBERTa) encodes a word differently at the start of a text; phrases here
+        # are mostly pieces of sentences, so each is encoded as it reads inside its sentence.
+        tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
     if not tokenizer.is_fast:
         log.warning("%s has no fast tokenizer; preprocessing will be slower", name)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -47,6 +57,7 @@ def load_pretrained(name: str, label_names: list[str]):
         num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
         label2id={label: i for i, label in enumerate(label_names)},
+        ignore_mismatched_sizes=True,  # a checkpoint fine-tuned for another label count gets a new head
     )
     if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
         model.config.pad_token_id = tokenizer.pad_token_id

@@ -6,9 +6,8 @@ stage's saved weights with a fresh optimizer, so stages can run as separate, res
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -65,7 +64,6 @@ class TrainSettings:
     weight_decay: float = 0.01
     seed: int = 42
     mixed_precision: str = "no"  # "no", "bf16" or "fp16"
-    extra: dict = field(default_factory=dict)
 
 
 def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
@@ -139,7 +137,8 @@ class LogProgress(Callback):
         self.epoch_seconds.append(time.time() - self.start)
 
     def _log_epoch(self, values):
-        self.write(" | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in values))
+        epoch, *rest = values  # fastai counts epochs from 0
+        self.write(" | ".join([str(epoch + 1), *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in rest)]))
 
 
 def trainable_groups(learn: Learner) -> list[dict]:
@@ -225,7 +224,3 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
     log.info("%s done in %s: valid accuracy %.4f, valid loss %.4f", label, _clock(seconds),
              metrics["accuracy"], metrics["valid_loss"])
     return metrics
-
-
-def interactive() -> bool:
-    return sys.stdout.isatty()
