@@ -74,3 +74,15 @@ def test_freeze_to_trains_exactly_the_last_k_groups(tiny, k):
     groups = layer_groups(learn.model)
     assert [all(p.requires_grad for p in g) for g in groups] == [False] * (len(groups) - k) + [True] * k
     assert not any(p.requires_grad for g in groups[:-k] for p in g)  # frozen LayerNorms too
+
+
+def test_a_model_sharing_one_layer_across_depth_fails_naming_the_module():
+    from transformers import AlbertConfig, AutoModelForSequenceClassification
+
+    from fasthf.architectures import SplitError
+
+    albert = AutoModelForSequenceClassification.from_config(AlbertConfig(
+        vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=2,
+        intermediate_size=64, num_labels=5))
+    with pytest.raises(SplitError, match=r"AlbertForSequenceClassification.*3 layers.*'albert\.encoder\.albert_layer_groups'"):
+        group_parameter_names(albert)
