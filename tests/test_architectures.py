@@ -1,9 +1,8 @@
 import pytest
-import torch
 from torch import nn
 
 from fasthf.architectures import SplitError, group_parameter_names, layer_groups, resolve_model_source
-from fasthf.data import TokenBatchDL
+from fasthf.loaders import TokenBatchDL
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
 from test_data import ragged
 

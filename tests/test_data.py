@@ -3,8 +3,9 @@ import pandas as pd
 import pytest
 import torch
 
-from fasthf.data import (DataError, Padding, TokenBatchDL, TokenizedSplit, prepare_tensors, read_test,
-                         read_train, split_by_sentence, tokenize_split)
+from fasthf.data import DataError, read_test, read_train, split_by_sentence
+from fasthf.loaders import TokenBatchDL
+from fasthf.tensors import Padding, TokenizedSplit, prepare_tensors, tokenize_split
 
 
 def write_tsv(path, text):

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from fasthf.architectures import group_parameter_names, layer_groups, load_pretrained
-from fasthf.data import LABEL_NAMES, tokenize_split
+from fasthf.data import LABEL_NAMES
+from fasthf.tensors import tokenize_split
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
 from tiny_models import ARCHITECTURES
 

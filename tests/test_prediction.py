@@ -4,7 +4,8 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from fasthf.data import Padding, TokenBatchDL
+from fasthf.loaders import TokenBatchDL
+from fasthf.tensors import Padding
 from fasthf.prediction import predict_probs, probabilities_frame
 from test_data import ragged
 

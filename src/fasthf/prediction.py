@@ -11,7 +11,8 @@ from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import default_device
 
 from .architectures import SequenceClassifier
-from .data import TokenBatchDL, TokenizedSplit
+from .loaders import TokenBatchDL
+from .tensors import TokenizedSplit
 
 
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,

@@ -24,7 +24,8 @@ from fastai.optimizer import Adam
 from fastai.torch_core import default_device, set_seed
 
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
-from .data import TokenBatchDL, TokenizedSplit
+from .loaders import TokenBatchDL
+from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
 
 log = logging.getLogger(__name__)

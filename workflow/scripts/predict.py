@@ -1,6 +1,6 @@
 """Snakemake entry point: test-set probabilities from the last stage, in test-file order."""
 from fasthf.architectures import load_checkpoint, set_threads
-from fasthf.data import TokenizedSplit
+from fasthf.tensors import TokenizedSplit
 from fasthf.io import write_csv
 from fasthf.logs import job_log
 from fasthf.prediction import predict_probs, probabilities_frame

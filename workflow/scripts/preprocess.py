@@ -5,7 +5,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from fasthf.data import prepare_tensors
+from fasthf.tensors import prepare_tensors
 from fasthf.io import write_json
 from fasthf.logs import job_log
 
