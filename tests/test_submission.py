@@ -39,3 +39,21 @@ def test_validate_submission_file_reports_problems(competition_files, tmp_path):
     path.write_text("PhraseId,Sentiment\n156061,2\nabc,1\n")
     assert validate_submission_file(path, competition_files["sample_submission"]) == [
         "row 3: PhraseId 'abc' is not an integer"]
+
+
+def run_cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "fasthf", *args], capture_output=True, text=True)
+
+
+def test_validate_submission_command(competition_files, sample, tmp_path):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    make_submission(sample.PhraseId, [2] * len(sample)).to_csv(good, index=False)
+    make_submission(sample.PhraseId, [2] * len(sample)).iloc[::-1].to_csv(bad, index=False)
+    ok = run_cli("validate-submission", str(good), "--sample", str(competition_files["sample_submission"]))
+    assert ok.returncode == 0 and "valid against" in ok.stdout
+    wrong = run_cli("validate-submission", str(bad), "--sample", str(competition_files["sample_submission"]))
+    assert wrong.returncode == 1
+    assert "INVALID" in wrong.stdout and "different order than sampleSubmission from row 2" in wrong.stdout

@@ -84,11 +84,44 @@ def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, see
             "parameters": count_parameters(model.parameters())}
 
 
-def load_checkpoint(folder: str | Path):
-    """A model saved by `save_pretrained` (safetensors weights, no pickle)."""
+class CheckpointError(ValueError):
+    """A saved model that is corrupt or does not fit the data it is asked to work on."""
+
+
+def load_checkpoint(folder: str | Path, n_labels: int | None = None):
+    """A model saved by `save_pretrained`, from safetensors only (never pickle).
+
+    Refused with a message naming the folder: missing or corrupt weights, weights that do not match
+    the folder's config (another architecture), or a head for another number of classes.
+    """
     from transformers import AutoModelForSequenceClassification
 
-    return AutoModelForSequenceClassification.from_pretrained(str(folder))
+    folder = Path(folder)
+    if not any(folder.glob("*.safetensors")):
+        raise CheckpointError(f"{folder}: no safetensors weights; delete the folder and rerun the step that wrote it")
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            str(folder), use_safetensors=True, output_loading_info=True)
+    except Exception as error:  # the library's errors vary with what is broken; all mean the same here
+        raise CheckpointError(f"{folder}: cannot be loaded ({type(error).__name__}: {error}); "
+                              f"delete it and rerun the step that wrote it") from error
+    wrong = {kind: sorted(keys)[:3] for kind, keys in info.items()
+             if kind in ("missing_keys", "unexpected_keys", "mismatched_keys") and keys}
+    if wrong:
+        raise CheckpointError(f"{folder}: weights do not match its {model.config.model_type} config "
+                              f"({type(model).__name__}): {wrong}")
+    if n_labels is not None and model.config.num_labels != n_labels:
+        raise CheckpointError(f"{folder}: the checkpoint predicts {model.config.num_labels} classes, "
+                              f"the competition has {n_labels}")
+    return model
+
+
+def check_vocabulary(model: nn.Module, max_token_id: int) -> None:
+    """Token ids made by another tokenizer would index past the embeddings deep inside the model."""
+    size = model.get_input_embeddings().num_embeddings
+    if max_token_id >= size:
+        raise CheckpointError(f"token id {max_token_id} is outside the model's vocabulary of {size}: the cached "
+                              f"tensors were made with another model's tokenizer")
 
 
 class SequenceClassifier(nn.Module):
@@ -151,12 +184,6 @@ def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
 
 def count_parameters(params) -> int:
     return sum(p.numel() for p in params)
-
-
-def checkpoint_matches(model: nn.Module, n_labels: int) -> None:
-    """Refuse a checkpoint whose head does not predict `n_labels` classes."""
-    if model.config.num_labels != n_labels:
-        raise ValueError(f"checkpoint predicts {model.config.num_labels} classes, the competition has {n_labels}")
 
 
 def set_threads(n: int | None) -> int:

@@ -23,7 +23,8 @@ from fastai.metrics import accuracy, error_rate
 from fastai.optimizer import Adam
 from fastai.torch_core import default_device, set_seed
 
-from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
+from .architectures import SequenceClassifier, check_vocabulary, count_parameters, layer_groups, load_checkpoint
+from .data import N_LABELS
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
@@ -186,7 +187,8 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
     train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
     valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
     dls = make_dataloaders(train, valid, settings)
-    model = load_checkpoint(previous_checkpoint)
+    model = load_checkpoint(previous_checkpoint, n_labels=N_LABELS)
+    check_vocabulary(model, max(int(train.input_ids.max()), int(valid.input_ids.max())))
     learn = build_learner(dls, model, settings, path=out_dir)
 
     learn.freeze_to(stage.freeze_to)

@@ -1,5 +1,6 @@
 """Snakemake entry point: test-set probabilities from the last stage, in test-file order."""
-from fasthf.architectures import load_checkpoint, set_threads
+from fasthf.architectures import check_vocabulary, load_checkpoint, set_threads
+from fasthf.data import N_LABELS
 from fasthf.tensors import TokenizedSplit
 from fasthf.io import write_csv
 from fasthf.logs import job_log
@@ -8,7 +9,9 @@ from fasthf.prediction import predict_probs, probabilities_frame
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     test = TokenizedSplit.load(snakemake.input.test)
-    probs = predict_probs(load_checkpoint(snakemake.input.model), test, snakemake.params.batch_size)
+    model = load_checkpoint(snakemake.input.model, n_labels=N_LABELS)
+    check_vocabulary(model, int(test.input_ids.max()))
+    probs = predict_probs(model, test, snakemake.params.batch_size)
     frame = probabilities_frame(test.phrase_ids, probs)
     write_csv(snakemake.output.probs, frame)
     print(f"{len(frame)} test phrases; predicted classes: {frame.Sentiment.value_counts().sort_index().to_dict()}")
