@@ -1,34 +1,40 @@
-"""Test-set probabilities: batches sorted by length for speed, results put back in row order."""
+"""Class probabilities for many texts: longest-first batches for speed, results put back in row order."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import torch
-from fastai.callback.progress import ProgressCallback
-from fastai.data.core import DataLoaders
-from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
-from fastai.torch_core import default_device
 
-from .architectures import SequenceClassifier
-from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
+
+
+def longest_first(split: TokenizedSplit) -> torch.Tensor:
+    """The order texts are batched in: by length, longest first, ties in row order."""
+    return torch.argsort(split.lengths, descending=True, stable=True)
 
 
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
                   device=None) -> torch.Tensor:
-    """Class probabilities for every text of `split`, row i for text i.
+    """Probabilities for every text of `split`, row i for text i.
 
-    The DataLoader visits texts longest first; fastai's `get_preds(reorder=True)` undoes that
-    order with the DataLoader's own index list.
+    Texts are batched longest first so each batch is padded to about its own length; each batch's
+    probabilities are written back at its texts' row numbers, which restores the original order.
     """
-    device = default_device() if device is None else device
-    dl = TokenBatchDL(split, bs=batch_size, shuffle=False, device=device)
-    learn = Learner(DataLoaders(dl, dl, device=device), SequenceClassifier(model).to(device),
-                    loss_func=CrossEntropyLossFlat())
-    learn.remove_cb(ProgressCallback)
-    probs, _ = learn.get_preds(dl=dl, reorder=True)
-    return probs.float()
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = model.eval().to(device)
+    n_inputs = split.n_inputs
+    out = None
+    with torch.inference_mode():
+        order = longest_first(split)
+        for start in range(0, len(split), batch_size):
+            rows = order[start:start + batch_size]
+            batch = [t.to(device) for t in split.collate(rows)[:n_inputs]]
+            extra = {"token_type_ids": batch[2]} if n_inputs > 2 else {}
+            logits = model(input_ids=batch[0], attention_mask=batch[1], **extra).logits
+            if out is None:
+                out = torch.empty(len(split), logits.shape[-1])
+            out[rows] = logits.float().softmax(dim=-1).cpu()
+    return out if out is not None else torch.empty(0, 0)
 
 
 def probabilities_frame(phrase_ids, probs: torch.Tensor) -> pd.DataFrame:

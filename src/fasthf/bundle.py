@@ -1,0 +1,75 @@
+"""The inference bundle: a folder that predicts without the pipeline and without pickle.
+
+    bundle/
+      config.json, model.safetensors    the fine-tuned classifier (save_pretrained), labels in id2label
+      tokenizer.json, tokenizer_config.json, ...
+      fasthf.json                       max_length and where the bundle came from
+
+    >>> from fasthf.bundle import Predictor
+    >>> Predictor("results/roberta-base/bundle").predict_one("This is the best movie of 2020")
+    Prediction(label='positive', index=4, probs=[...])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .io import atomic_dir, read_json, write_json
+
+BUNDLE_INFO = "fasthf.json"
+
+
+@dataclass
+class Prediction:
+    label: str
+    index: int
+    probs: list[float]
+
+
+def export_bundle(checkpoint: str | Path, tokenizer_dir: str | Path, out_dir: str | Path, info: dict) -> None:
+    """Copy the last checkpoint (safetensors) and the tokenizer into one self-contained folder."""
+    from transformers import AutoTokenizer
+
+    from .architectures import load_checkpoint
+
+    model = load_checkpoint(checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        write_json(tmp / BUNDLE_INFO, info)
+
+
+class Predictor:
+    """Loads a bundle once; predicts texts in length-sorted batches, returned in input order."""
+
+    def __init__(self, bundle: str | Path, device: str | None = None, batch_size: int = 256):
+        from transformers import AutoTokenizer
+
+        from .architectures import load_checkpoint
+
+        bundle = Path(bundle)
+        self.info = read_json(bundle / BUNDLE_INFO) if (bundle / BUNDLE_INFO).exists() else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(str(bundle))
+        self.model = load_checkpoint(bundle).eval()
+        self.device = device
+        self.batch_size = batch_size
+        self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+
+    def probs(self, texts: list[str]) -> torch.Tensor:
+        from .prediction import predict_probs
+        from .tensors import tokenize_split
+
+        frame = pd.DataFrame({"PhraseId": range(len(texts)), "Phrase": list(texts)})
+        split, _ = tokenize_split(frame, self.tokenizer, self.info.get("max_length", 512))
+        return predict_probs(self.model, split, self.batch_size, self.device)
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        return [Prediction(self.labels[int(p.argmax())], int(p.argmax()), [round(float(x), 6) for x in p])
+                for p in self.probs(texts)]
+
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict([text])[0]
