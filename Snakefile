@@ -1,5 +1,6 @@
-# fasthf: download -> pretrained -> preprocess -> one job per training stage -> predict
-#         -> submission -> submit.   Run: snakemake --cores 1   (see README.md)
+# fasthf: download -> pretrained -> preprocess -> [lr_find] -> one job per training stage
+#         -> evaluate, predict -> submission -> submit; export (inference bundle).
+# Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -9,6 +10,9 @@ configfile: "config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"

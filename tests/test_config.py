@@ -41,3 +41,16 @@ def test_a_bad_config_is_refused_naming_the_key(change, words):
         validate(config, SCHEMA)
     for word in words:
         assert word in str(error.value)
+
+
+def test_lr_max_auto_is_allowed_and_resolved_from_lr_find():
+    from fasthf.training import Stage
+
+    config = {"stages": [{"freeze_to": -1, "epochs": 1, "lr_max": "auto"}]}
+    validate(config, SCHEMA)
+    stage = Stage.from_config(config["stages"][0])
+    with pytest.raises(ValueError, match="auto"):
+        stage.lr(8)
+    assert stage.with_found_lr({"suggested_lr": 3e-3}).lr(8) == 3e-3
+    with pytest.raises(Exception):
+        validate({"stages": [{"freeze_to": -1, "epochs": 1, "lr_max": "fast"}]}, SCHEMA)

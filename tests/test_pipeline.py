@@ -139,3 +139,69 @@ def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
     for path in [*workdir.joinpath("results").rglob("*"), *workdir.joinpath(".snakemake").rglob("*")]:
         if path.is_file():
             assert b"secret-token-456" not in path.read_bytes(), path
+
+
+def test_lr_find_writes_plot_and_suggestion(demo):
+    workdir, _, _ = demo
+    result = json.loads((workdir / RESULTS / "lr_find" / "lr_find.json").read_text())
+    assert 1e-7 < result["suggested_lr"] < 10
+    assert len(result["lrs"]) == len(result["losses"]) > 10
+    assert (workdir / RESULTS / "lr_find" / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluation_agrees_with_the_last_stage_and_counts_every_phrase(demo):
+    workdir, _, _ = demo
+    evaluation = json.loads((workdir / RESULTS / "evaluation" / "metrics.json").read_text())
+    last = json.loads((workdir / RESULTS / "stages" / "4" / "metrics.json").read_text())
+    assert evaluation["accuracy"] == pytest.approx(last["accuracy"], abs=1e-6)  # our count vs fastai's metric
+    per_class = pd.read_csv(workdir / RESULTS / "evaluation" / "per_class.csv")
+    assert per_class.support.sum() == last["valid_phrases"] == per_class.predicted.sum()
+    assert per_class.label.tolist() == ["negative", "somewhat negative", "neutral", "somewhat positive", "positive"]
+    assert (workdir / RESULTS / "evaluation" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    groups = pd.read_csv(workdir / RESULTS / "stages" / "1" / "groups.csv")
+    assert groups.name.iloc[0] == "embeddings" and groups.name.iloc[-1] == "head"
+    assert groups.trainable.tolist() == [False] * (len(groups) - 1) + [True]
+
+
+def test_example_batch_shows_tokens_as_the_model_sees_them(demo):
+    workdir, _, _ = demo
+    batch = pd.read_csv(workdir / RESULTS / "tensors" / "example_batch.csv", keep_default_na=False)
+    assert len(batch) == 8
+    for tokens, mask in zip(batch.tokens, batch.attention_mask.astype(str)):
+        tokens = tokens.split()
+        assert tokens[0] == "[CLS]" and len(tokens) == len(mask)
+        assert tokens[mask.count("1") - 1] == "[SEP]" and set(tokens[mask.count("1"):]) <= {"[PAD]"}
+
+
+def test_report_holds_every_plot_and_table(demo):
+    workdir, _, _ = demo
+    subprocess.run([*DEMO, "--report", "report.html"], cwd=workdir, check=True, capture_output=True)
+    html = (workdir / "report.html").read_text()
+    for name in ("lr_find.png", "loss.png", "history.csv", "groups.csv", "stages.csv", "confusion_matrix.png",
+                 "per_class.csv", "example_batch.csv"):
+        assert name in html, name
+    assert html.count("loss.png") >= 4  # one per stage
+
+
+def test_bundle_predicts_without_the_pipeline_and_without_pickle(demo):
+    workdir, _, _ = demo
+    bundle = workdir / RESULTS / "bundle"
+    assert not [p for p in bundle.rglob("*") if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".pickle")]
+    one = subprocess.run([sys.executable, "-m", "fasthf", "predict", "--bundle", str(bundle),
+                          "This is the best movie of 2020"], capture_output=True, text=True, check=True).stdout
+    label, index = one.splitlines()[0].split("\t")
+    probs = [float(line.split()[-1]) for line in one.splitlines()[1:]]
+    assert len(probs) == 5 and sum(probs) == pytest.approx(1, abs=1e-3)
+    assert probs.index(max(probs)) == int(index)
+    # Many texts from stdin, in sorted batches, agree with the pipeline's own test predictions.
+    test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
+    probs_file = pd.read_csv(workdir / RESULTS / "test_probs.csv")
+    texts = test.Phrase.iloc[:40].tolist()
+    many = subprocess.run(["fasthf", "predict", "--bundle", str(bundle), "--json"], input="\n".join(texts) + "\n",
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [json.loads(line)["index"] for line in many] == probs_file.Sentiment.iloc[:40].tolist()
+    from fasthf.bundle import Predictor
+
+    got = Predictor(bundle).probs(texts).numpy()
+    expected = probs_file[[f"prob_{k}" for k in range(5)]].iloc[:40].to_numpy()
+    assert abs(got - expected).max() < 1e-4

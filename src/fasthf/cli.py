@@ -1,13 +1,39 @@
 """`fasthf` on the command line.
 
+    fasthf predict --bundle results/roberta-base/bundle "This is the best movie of 2020"
+    fasthf predict --bundle results/roberta-base/bundle --file phrases.txt   (or texts on stdin)
     fasthf validate-submission results/roberta-base/submission.csv [--sample data/.../sampleSubmission.csv]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 DEFAULT_SAMPLE = "data/sentiment-analysis-on-movie-reviews/sampleSubmission.csv"
+DEFAULT_BUNDLE = "results/roberta-base/bundle"
+
+
+def predict_command(args) -> int:
+    from .bundle import Predictor
+
+    if args.texts:
+        texts = args.texts
+    else:
+        stream = open(args.file) if args.file and args.file != "-" else sys.stdin
+        texts = [line.rstrip("\n") for line in stream]
+    predictor = Predictor(args.bundle, batch_size=args.batch_size)
+    predictions = predictor.predict(texts)
+    for text, p in zip(texts, predictions):
+        if args.json:
+            print(json.dumps({"text": text, "label": p.label, "index": p.index, "probs": p.probs}))
+        elif len(texts) == 1:
+            print(f"{p.label}\t{p.index}")
+            for label, prob in zip(predictor.labels, p.probs):
+                print(f"  {label:<18} {prob:.4f}")
+        else:
+            print("\t".join([p.label, str(p.index), *(f"{x:.4f}" for x in p.probs), text]))
+    return 0
 
 
 def validate_submission_command(args) -> int:
@@ -24,13 +50,23 @@ def validate_submission_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fasthf", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fasthf", description="Kaggle sentiment pipeline tools")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    predict = commands.add_parser("predict", help="label, index and probabilities of texts, from a bundle")
+    predict.add_argument("texts", nargs="*", help="texts to classify; none: one per line from --file or stdin")
+    predict.add_argument("--bundle", default=DEFAULT_BUNDLE, help=f"exported bundle (default {DEFAULT_BUNDLE})")
+    predict.add_argument("--file", help="read texts from this file, one per line (- for stdin)")
+    predict.add_argument("--batch-size", type=int, default=256)
+    predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.set_defaults(run=predict_command)
+
     check = commands.add_parser("validate-submission",
                                 help="check a submission CSV against the competition's sampleSubmission.csv")
     check.add_argument("file")
     check.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sampleSubmission.csv (default {DEFAULT_SAMPLE})")
     check.set_defaults(run=validate_submission_command)
+
     args = parser.parse_args(argv)
     return args.run(args)
 

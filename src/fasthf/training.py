@@ -5,6 +5,7 @@ stage's saved weights with a fresh optimizer, so stages can run as separate, res
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Stage:
     """
     freeze_to: int
     epochs: int
-    lr_max: float
+    lr_max: float | str  # a number, or "auto": the lr_find suggestion
     lr_decay: float | None = None
     moms: tuple[float, float, float] = (0.8, 0.7, 0.8)
     name: str | None = None
@@ -53,7 +54,15 @@ class Stage:
             entry["moms"] = tuple(entry["moms"])
         return cls(**entry)
 
+    def with_found_lr(self, lr_find_result: dict) -> "Stage":
+        """This stage with `lr_max: auto` replaced by lr_find's suggestion."""
+        if self.lr_max != "auto":
+            return self
+        return dataclasses.replace(self, lr_max=float(lr_find_result["suggested_lr"]))
+
     def lr(self, n_groups: int) -> float | slice:
+        if not isinstance(self.lr_max, (int, float)):
+            raise ValueError(f"lr_max is {self.lr_max!r}: resolve 'auto' with the lr_find result first")
         if self.lr_decay is None:
             return self.lr_max
         return slice(self.lr_max * self.lr_decay ** n_groups, self.lr_max)
@@ -143,12 +152,17 @@ class LogProgress(Callback):
         self.write(" | ".join([str(epoch + 1), *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in rest)]))
 
 
+def group_name(i: int, n_groups: int) -> str:
+    return "embeddings" if i == 0 else "head" if i == n_groups - 1 else f"layer {i - 1}"
+
+
 def trainable_groups(learn: Learner) -> list[dict]:
     """Per layer group: parameter count and whether it trains (the `learner.summary()` essentials)."""
     rows = []
+    n_groups = len(learn.opt.param_lists)
     for i, group in enumerate(learn.opt.param_lists):
         trainable = [p.requires_grad for p in group]
-        rows.append({"group": i, "parameters": count_parameters(group),
+        rows.append({"group": i, "name": group_name(i, n_groups), "parameters": count_parameters(group),
                      "trainable": all(trainable), "partly_trainable": any(trainable) and not all(trainable)})
     return rows
 
@@ -176,6 +190,41 @@ def plot_losses(learn: Learner, title: str):
     return fig
 
 
+def stage_learner(stage: Stage, index: int, checkpoint: str | Path, tensors_dir: str | Path,
+                  out_dir: str | Path, settings: TrainSettings) -> Learner:
+    """A Learner over the cached tensors and `checkpoint`, frozen as `stage` says, seeded for it."""
+    set_seed(settings.seed + index, reproducible=True)
+    train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
+    valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
+    model = load_checkpoint(checkpoint, n_labels=N_LABELS)
+    check_vocabulary(model, max(int(train.input_ids.max()), int(valid.input_ids.max())))
+    learn = build_learner(make_dataloaders(train, valid, settings), model, settings, path=out_dir)
+    learn.freeze_to(stage.freeze_to)
+    return learn
+
+
+def find_lr(stage: Stage, checkpoint: str | Path, tensors_dir: str | Path, out_dir: str | Path,
+            settings: TrainSettings, num_it: int = 100) -> dict:
+    """fastai's `lr_find` in the first stage's freezing state; writes the plot and the suggestion."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    learn = stage_learner(stage, 0, checkpoint, tensors_dir, out_dir, settings)
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, LogProgress)])
+    suggestion = learn.lr_find(num_it=num_it, show_plot=True)
+    fig = plt.gcf()
+    fig.axes[0].set_title(f"lr_find, freeze_to({stage.freeze_to}): suggested lr {suggestion.valley:.2e}")
+    save_figure(out_dir / "lr_find.png", fig)
+    result = {"suggested_lr": float(suggestion.valley), "method": "valley", "freeze_to": stage.freeze_to,
+              "lrs": [float(x) for x in learn.recorder.lrs], "losses": [float(x) for x in learn.recorder.losses]}
+    write_json(out_dir / "lr_find.json", result)
+    log.info("lr_find: suggested lr %.2e (valley)", result["suggested_lr"])
+    return result
+
+
 def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
               out_dir: str | Path, settings: TrainSettings) -> dict:
     """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
@@ -183,15 +232,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
     Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
     """
     out_dir = Path(out_dir)
-    set_seed(settings.seed + index, reproducible=True)
-    train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
-    valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
-    dls = make_dataloaders(train, valid, settings)
-    model = load_checkpoint(previous_checkpoint, n_labels=N_LABELS)
-    check_vocabulary(model, max(int(train.input_ids.max()), int(valid.input_ids.max())))
-    learn = build_learner(dls, model, settings, path=out_dir)
-
-    learn.freeze_to(stage.freeze_to)
+    learn = stage_learner(stage, index, previous_checkpoint, tensors_dir, out_dir, settings)
     groups = trainable_groups(learn)
     n_groups = len(groups)
     lr = stage.lr(n_groups)
@@ -213,7 +254,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
         "stage": index, "name": label, "freeze_to": stage.freeze_to, "epochs": stage.epochs,
         "lr": [lr.start, lr.stop] if isinstance(lr, slice) else lr, "moms": list(stage.moms),
         "n_groups": n_groups, "groups": groups,
-        "train_phrases": len(train), "valid_phrases": len(valid),
+        "train_phrases": len(learn.dls.train.dataset), "valid_phrases": len(learn.dls.valid.dataset),
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
         "accuracy": float(last["accuracy"]), "error_rate": float(last["error_rate"]),
         "seconds": round(seconds, 2),
@@ -221,6 +262,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
     write_csv(out_dir / "history.csv", history)
+    write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)
     save_figure(out_dir / "loss.png", plot_losses(learn, f"{label}: freeze_to({stage.freeze_to}), "
                                                          f"valid accuracy {metrics['accuracy']:.4f}"))

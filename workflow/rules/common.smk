@@ -13,6 +13,7 @@ RESULTS = config["results_dir"] or f"results/{model_slug(config['model'])}"
 LOGS = f"{RESULTS}/logs"
 N_STAGES = len(config["stages"])
 LAST_STAGE = f"{RESULTS}/stages/{N_STAGES}"
+LR_FIND = config["lr_find"] or any(stage["lr_max"] == "auto" for stage in config["stages"])
 
 TRAIN_SETTINGS = {
     key: config[key]
@@ -30,8 +31,20 @@ def stage_config(wildcards):
     return config["stages"][int(wildcards.stage) - 1]
 
 
+def lr_find_result(wildcards):
+    """lr_find's suggestion, for a stage that asks for `lr_max: auto`."""
+    return f"{RESULTS}/lr_find/lr_find.json" if stage_config(wildcards)["lr_max"] == "auto" else []
+
+
 def final_outputs():
-    outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/stages.csv"]
+    outputs = [
+        f"{RESULTS}/submission.csv",
+        f"{RESULTS}/stages.csv",
+        f"{RESULTS}/evaluation/metrics.json",
+        f"{RESULTS}/bundle",
+    ]
+    if LR_FIND:
+        outputs.append(f"{RESULTS}/lr_find/lr_find.json")
     if config["submit"]:
         outputs.append(f"{RESULTS}/submission_receipt.json")
     return outputs

@@ -38,6 +38,11 @@ rule preprocess:
         valid=f"{RESULTS}/tensors/valid.safetensors",
         test=f"{RESULTS}/tensors/test.safetensors",
         summary=f"{RESULTS}/tensors/summary.json",
+        example_batch=report(
+            f"{RESULTS}/tensors/example_batch.csv",
+            caption="../report/example_batch.rst",
+            category="Data",
+        ),
     params:
         valid_fraction=config["valid_fraction"],
         seed=config["seed"],

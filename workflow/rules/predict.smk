@@ -1,3 +1,27 @@
+rule evaluate:
+    """The last stage on the validation split: per-class accuracy and confusion matrix."""
+    input:
+        model=f"{LAST_STAGE}/model",
+        valid=rules.preprocess.output.valid,
+    output:
+        metrics=f"{RESULTS}/evaluation/metrics.json",
+        per_class=report(
+            f"{RESULTS}/evaluation/per_class.csv", caption="../report/per_class.rst", category="Evaluation"
+        ),
+        confusion=report(
+            f"{RESULTS}/evaluation/confusion_matrix.png",
+            caption="../report/confusion.rst",
+            category="Evaluation",
+        ),
+    params:
+        batch_size=config["eval_batch_size"],
+        torch_threads=config["torch_threads"],
+    log:
+        f"{LOGS}/evaluate.log",
+    script:
+        "../scripts/evaluate.py"
+
+
 rule predict:
     """Test-set probabilities from the last stage, in the test file's row order."""
     input:
@@ -25,3 +49,18 @@ rule submission:
         f"{LOGS}/submission.log",
     script:
         "../scripts/submission.py"
+
+
+rule export:
+    """Inference bundle: the last stage's weights (safetensors), the tokenizer and the label names."""
+    input:
+        model=f"{LAST_STAGE}/model",
+        pretrained=rules.pretrained.output[0],
+    output:
+        directory(f"{RESULTS}/bundle"),
+    params:
+        info={"model": config["model"], "max_length": config["max_length"], "stages": N_STAGES},
+    log:
+        f"{LOGS}/export.log",
+    script:
+        "../scripts/export.py"

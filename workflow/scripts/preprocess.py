@@ -3,11 +3,14 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 from transformers import AutoTokenizer
 
-from fasthf.tensors import prepare_tensors
-from fasthf.io import write_json
+from fasthf.data import LABEL_NAMES
+from fasthf.evaluation import decoded_batch
+from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
+from fasthf.tensors import TokenizedSplit, prepare_tensors
 
 with job_log(snakemake.log[0]):
     started = time.time()
@@ -17,4 +20,8 @@ with job_log(snakemake.log[0]):
                               snakemake.params.seed, snakemake.params.max_length)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
+    # A few training rows as the model will see them, to check the special tokens and padding by eye.
+    train = TokenizedSplit.load(snakemake.output.train)
+    rows = np.random.default_rng(snakemake.params.seed).choice(len(train), size=min(8, len(train)), replace=False)
+    write_csv(snakemake.output.example_batch, decoded_batch(train, tokenizer, rows.tolist(), LABEL_NAMES))
     print(json.dumps(summary, indent=2))
