@@ -1,4 +1,7 @@
+import os
 import shutil
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,14 @@ def tiny_model_folder(tmp_path_factory, competition_files):
         return built[arch]
 
     return get
+
+
+def fake_kaggle_env(folder: Path, token: str) -> dict:
+    """Environment variables putting tests/fake_kaggle.py on PATH as `kaggle`, calls logged in folder/calls.txt."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "kaggle"
+    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {REPO / 'tests' / 'fake_kaggle.py'} \"$@\"\n")
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_KAGGLE_CALLS": str(folder / "calls.txt"),
+            "FAKE_KAGGLE_ARCHIVE": str(FIXTURE_ZIP), "KAGGLE_API_TOKEN": token}

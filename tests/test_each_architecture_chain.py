@@ -27,7 +27,8 @@ def workdir(tmp_path_factory):
 
 
 def chain_command(folder, results_dir):
-    return ["snakemake", "--cores", "1", "--configfile", "config/demo.yaml", "config/two-stages.yaml",
+    # Two cores: the independent jobs (download and pretrained; evaluate, predict, export) overlap.
+    return ["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "config/two-stages.yaml",
             "--config", f"model={folder}", f"results_dir={results_dir}"]
 
 

@@ -1,12 +1,9 @@
 import json
-import os
-import stat
-import sys
 import zipfile
 
 import pytest
 
-from conftest import FIXTURE_ZIP, REPO
+from conftest import FIXTURE_ZIP, fake_kaggle_env
 from fasthf import kaggle
 from fasthf.data import DataError
 
@@ -14,17 +11,9 @@ from fasthf.data import DataError
 @pytest.fixture
 def fake_cli(tmp_path, monkeypatch):
     """A `kaggle` executable on PATH that records its calls; credentials set to a known secret."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    exe = bin_dir / "kaggle"
-    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {REPO / 'tests' / 'fake_kaggle.py'} \"$@\"\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
-    calls = tmp_path / "calls.txt"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_KAGGLE_CALLS", str(calls))
-    monkeypatch.setenv("FAKE_KAGGLE_ARCHIVE", str(FIXTURE_ZIP))
-    monkeypatch.setenv("KAGGLE_API_TOKEN", "secret-token-123")
-    return calls
+    for name, value in fake_kaggle_env(tmp_path, "secret-token-123").items():
+        monkeypatch.setenv(name, value)
+    return tmp_path / "calls.txt"
 
 
 def test_competition_archive_is_unpacked_with_its_inner_zips(tmp_path):

