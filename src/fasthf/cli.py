@@ -16,7 +16,9 @@ DEFAULT_BUNDLE = "results/roberta-base/bundle"
 
 def predict_command(args) -> int:
     from .bundle import Predictor
+    from .logs import quiet_progress_bars
 
+    quiet_progress_bars()
     if args.texts:
         texts = args.texts
     else:
