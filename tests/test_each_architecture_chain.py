@@ -14,7 +14,7 @@ from tiny_models import ARCHITECTURES
 
 TWO_STAGES = """\
 stages:
-  - {freeze_to: -1, epochs: 1, lr_max: 1.0e-3}
+  - {freeze_to: -1, epochs: 1, lr_max: auto}
   - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}
 """
 
@@ -50,6 +50,9 @@ def test_chain_runs_end_to_end(arch, workdir, tiny_model_folder):
     assert pd.read_csv(results / "stages.csv").freeze_to.tolist() == [-1, 0]
     summary = json.loads((results / "tensors" / "summary.json").read_text())
     assert summary["padding_side"] == ("left" if arch == "xlnet" else "right")
+    # Stage 1 asked for `lr_max: auto`: it trained at lr_find's suggestion.
+    suggested = json.loads((results / "lr_find" / "lr_find.json").read_text())["suggested_lr"]
+    assert json.loads((results / "stages" / "1" / "metrics.json").read_text())["lr"] == suggested
 
 
 def test_sigkill_mid_stage_then_rerun_gives_the_same_predictions(workdir, tiny_model_folder):

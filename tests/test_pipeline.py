@@ -129,7 +129,10 @@ def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
     assert receipt["uploaded_now"] is True
     snakemake(workdir, "--config", "submit=True", "--forcerun", "submit", env=env)
     assert len(calls.read_text().splitlines()) == 1  # a forced rerun does not upload again
-    for path in [*workdir.joinpath("results").rglob("*"), *workdir.joinpath(".snakemake").rglob("*")]:
+    snakemake(workdir, "--config", "submit=True", "--report", "report-with-upload.html", env=env)
+    written = [workdir / "report-with-upload.html", *workdir.joinpath("results").rglob("*"),
+               *workdir.joinpath(".snakemake").rglob("*")]
+    for path in written:
         if path.is_file():
             assert b"secret-token-456" not in path.read_bytes(), path
 
