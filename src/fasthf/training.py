@@ -90,6 +90,8 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
                   path: str | Path = ".", progress: str = "log") -> Learner:
     """A fastai Learner over a Hugging Face classifier, split into layer groups.
 
+    `progress`: "log" (plain lines, for log files), "bar" (fastprogress, for notebooks) or "none".
+
     `train_bn=False`: fastai would otherwise keep every LayerNorm trainable inside "frozen" groups,
     so a frozen body would still take gradients; here frozen means frozen.
     AdamW is fastai's Adam with decoupled weight decay.
@@ -98,8 +100,9 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(),
                     opt_func=partial(Adam, decouple_wd=True), wd=settings.weight_decay,
                     metrics=[accuracy, error_rate], splitter=layer_groups, train_bn=False, path=path)
-    if progress == "log":
+    if progress in ("log", "none"):
         learn.remove_cb(ProgressCallback)
+    if progress == "log":
         learn.add_cb(LogProgress())
     if settings.mixed_precision == "bf16":
         learn.to_bf16()
