@@ -104,7 +104,11 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
         learn.remove_cb(ProgressCallback)
     if progress == "log":
         learn.add_cb(LogProgress())
-    if settings.mixed_precision == "bf16":
+    if settings.mixed_precision != "no" and torch.device(dls.device).type != "cuda":
+        # fastai 2.8's MixedPrecision autocasts on CUDA only; elsewhere it would silently train in fp32.
+        log.warning("mixed_precision=%s needs a CUDA device; training in fp32 on %s",
+                    settings.mixed_precision, dls.device)
+    elif settings.mixed_precision == "bf16":
         learn.to_bf16()
     elif settings.mixed_precision == "fp16":
         learn.to_fp16()
