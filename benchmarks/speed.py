@@ -166,7 +166,7 @@ def main() -> None:
     predict_probs(model, test_split, batch_size=256, device="cpu")
     ours_inf = time.perf_counter() - started
     real = int(test_split.lengths.sum())
-    order = torch.argsort(test_split.lengths, descending=True)
+    order = test_split.longest_first()
     inf_eff = padding_efficiency(test_split.collate(order[i:i + 256]) for i in range(0, len(test_split), 256))
     from transformers import pipeline
 

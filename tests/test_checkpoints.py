@@ -61,3 +61,6 @@ def test_token_ids_beyond_the_vocabulary_are_refused(checkpoint):
     check_vocabulary(model, size - 1)
     with pytest.raises(CheckpointError, match="another model's tokenizer"):
         check_vocabulary(model, size)
+    assert load_checkpoint(checkpoint, max_token_id=size - 1) is not None
+    with pytest.raises(CheckpointError, match="another model's tokenizer"):
+        load_checkpoint(checkpoint, max_token_id=size)

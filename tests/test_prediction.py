@@ -5,7 +5,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from fasthf.tensors import Padding
-from fasthf.prediction import longest_first, predict_probs, probabilities_frame
+from fasthf.prediction import predict_probs, probabilities_frame
 from test_data import ragged
 
 
@@ -27,7 +27,7 @@ def test_predictions_come_back_in_dataset_order(side):
     rows = [rng.integers(1, 50, size=int(n)).tolist() for n in rng.integers(1, 30, size=500)]
     split = ragged(rows, padding=Padding(0, 0, side))
     # Batches really do visit rows in another order, so a missing restoration would show.
-    assert longest_first(split).tolist() != list(range(len(rows)))
+    assert split.longest_first().tolist() != list(range(len(rows)))
 
     probs = predict_probs(SumModClassifier(), split, batch_size=64, device="cpu")
 

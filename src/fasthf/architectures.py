@@ -88,11 +88,12 @@ class CheckpointError(ValueError):
     """A saved model that is corrupt or does not fit the data it is asked to work on."""
 
 
-def load_checkpoint(folder: str | Path, n_labels: int | None = None):
+def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_id: int | None = None):
     """A model saved by `save_pretrained`, from safetensors only (never pickle).
 
     Refused with a message naming the folder: missing or corrupt weights, weights that do not match
-    the folder's config (another architecture), or a head for another number of classes.
+    the folder's config (another architecture), a head for another number of classes, or a vocabulary
+    too small for the token ids it is to read (`max_token_id`).
     """
     from transformers import AutoModelForSequenceClassification
 
@@ -113,6 +114,8 @@ def load_checkpoint(folder: str | Path, n_labels: int | None = None):
     if n_labels is not None and model.config.num_labels != n_labels:
         raise CheckpointError(f"{folder}: the checkpoint predicts {model.config.num_labels} classes, "
                               f"the competition has {n_labels}")
+    if max_token_id is not None:
+        check_vocabulary(model, max_token_id)
     return model
 
 

@@ -34,9 +34,8 @@ class TokenBatchDL(DataLoader):
         return res
 
     def get_idxs(self):
-        idxs = super().get_idxs()
         if self.shuffle:
-            return idxs
-        return sorted(idxs, key=lambda i: self.res[i], reverse=True)
+            return super().get_idxs()
+        return self.dataset.longest_first().tolist()
 
     shuffle_fn = SortedDL.shuffle_fn

@@ -8,11 +8,6 @@ import torch
 from .tensors import TokenizedSplit
 
 
-def longest_first(split: TokenizedSplit) -> torch.Tensor:
-    """The order texts are batched in: by length, longest first, ties in row order."""
-    return torch.argsort(split.lengths, descending=True, stable=True)
-
-
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
                   device=None) -> torch.Tensor:
     """Probabilities for every text of `split`, row i for text i.
@@ -25,7 +20,7 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
     n_inputs = split.n_inputs
     out = None
     with torch.inference_mode():
-        order = longest_first(split)
+        order = split.longest_first()
         for start in range(0, len(split), batch_size):
             rows = order[start:start + batch_size]
             batch = [t.to(device) for t in split.collate(rows)[:n_inputs]]

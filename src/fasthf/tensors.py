@@ -55,6 +55,14 @@ class TokenizedSplit:
     def lengths(self) -> torch.Tensor:
         return self.offsets[1:] - self.offsets[:-1]
 
+    def longest_first(self) -> torch.Tensor:
+        """Row numbers by length, longest first, ties in row order: the order texts are batched in."""
+        return torch.argsort(self.lengths, descending=True, stable=True)
+
+    @property
+    def max_token_id(self) -> int:
+        return int(self.input_ids.max()) if len(self.input_ids) else -1
+
     @property
     def n_inputs(self) -> int:
         """How many leading batch tensors are model inputs (the rest is the label)."""

@@ -24,7 +24,7 @@ from fastai.metrics import accuracy, error_rate
 from fastai.optimizer import Adam
 from fastai.torch_core import default_device, set_seed
 
-from .architectures import SequenceClassifier, check_vocabulary, count_parameters, layer_groups, load_checkpoint
+from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
 from .data import N_LABELS
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
@@ -203,8 +203,8 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, tensors_dir:
     set_seed(settings.seed + index, reproducible=True)
     train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
     valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
-    model = load_checkpoint(checkpoint, n_labels=N_LABELS)
-    check_vocabulary(model, max(int(train.input_ids.max()), int(valid.input_ids.max())))
+    model = load_checkpoint(checkpoint, n_labels=N_LABELS,
+                            max_token_id=max(train.max_token_id, valid.max_token_id))
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, path=out_dir)
     learn.freeze_to(stage.freeze_to)
     return learn

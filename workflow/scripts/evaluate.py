@@ -10,7 +10,8 @@ from fasthf.tensors import TokenizedSplit
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     valid = TokenizedSplit.load(snakemake.input.valid)
-    probs = predict_probs(load_checkpoint(snakemake.input.model, n_labels=N_LABELS), valid, snakemake.params.batch_size)
+    model = load_checkpoint(snakemake.input.model, n_labels=N_LABELS, max_token_id=valid.max_token_id)
+    probs = predict_probs(model, valid, snakemake.params.batch_size)
     matrix = confusion_matrix(valid.labels.numpy(), probs.argmax(dim=1).numpy(), N_LABELS)
     table = per_class_accuracy(matrix, LABEL_NAMES)
     accuracy = float(matrix.trace() / matrix.sum())
