@@ -3,9 +3,13 @@
     pip install -e ".[bench]"
     python benchmarks/speed.py --archive ../shared/kaggle/sentiment-analysis-on-movie-reviews.zip
 
-Prints: training real tokens/s (fasthf sortish, fasthf random batches, HF Trainer defaults), inference
-phrases/s (fasthf vs `pipeline("text-classification")`), padding efficiency, model FLOP utilisation
-against a large fp32 matmul, preprocessing time for all phrases, and a no-op `snakemake` rerun.
+Prints: training real tokens/s (fasthf sortish at the chosen precision and in fp32, fasthf random
+batches, the HF Trainer with its defaults, and the HF Trainer as an informed user runs it: length
+grouping and the same precision as fasthf), inference phrases/s (fasthf vs `pipeline("text-classification")`
+with its defaults and batched at the same precision), padding efficiency, model FLOP utilisation against
+a large matmul in the precision used, preprocessing time for all phrases, and a no-op `snakemake` rerun.
+
+`--precision auto` (the pipeline's default) is bf16 on a CPU with avx512_bf16 or AMX, else fp32.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from fasthf.architectures import load_pretrained, set_threads
 from fasthf.data import LABEL_NAMES, read_test, read_train
 from fasthf.kaggle import extract_competition
 from fasthf.loaders import TokenBatchDL
+from fasthf.precision import resolve_precision
 from fasthf.prediction import predict_probs
 from fasthf.tensors import TokenizedSplit, prepare_tensors, tokenize_split
 from fasthf.training import TrainSettings, build_learner
@@ -37,8 +42,8 @@ class RandomBatchDL(TokenBatchDL):
         return list(np.random.permutation(idxs))
 
 
-def matmul_flops(n: int = 4096, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_flops(n: int = 4096, repeats: int = 5, dtype=torch.float32) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     started = time.perf_counter()
     for _ in range(repeats):
@@ -62,7 +67,7 @@ def padding_efficiency(batches) -> float:
     return real / padded
 
 
-def train_seconds(model_name, split, settings, loader_class) -> tuple[float, float]:
+def train_seconds(model_name, split, settings, loader_class=TokenBatchDL) -> tuple[float, float]:
     """One full fine-tuning epoch (everything unfrozen) with fastai; (seconds of training, padding efficiency)."""
     model, _ = load_pretrained(model_name, LABEL_NAMES)
     tiny_valid = type(split)(split.input_ids, split.offsets[:9], split.phrase_ids[:8], split.padding,
@@ -78,8 +83,10 @@ def train_seconds(model_name, split, settings, loader_class) -> tuple[float, flo
     return time.perf_counter() - started, efficiency
 
 
-def hf_trainer_seconds(model_name, frame, tokenizer, batch_size) -> tuple[float, float]:
-    """The usual path: Trainer with its defaults (random batches, dynamic padding by DataCollatorWithPadding)."""
+def hf_trainer_seconds(model_name, frame, tokenizer, batch_size, informed: bool = False,
+                       bf16: bool = False) -> tuple[float, float]:
+    """The usual path: Trainer with its defaults (random batches, dynamic padding by DataCollatorWithPadding);
+    `informed`: as a user who knows it would run it, batches grouped by length, `bf16` like fasthf."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     model, _ = load_pretrained(model_name, LABEL_NAMES)
@@ -90,12 +97,17 @@ def hf_trainer_seconds(model_name, frame, tokenizer, batch_size) -> tuple[float,
         rows = [{k: v for k, v in row.items() if k != "token_type_ids"} for row in rows]
     collator = DataCollatorWithPadding(tokenizer)
     batches = [collator(rows[i:i + batch_size]) for i in range(0, len(rows), batch_size)]
-    efficiency = padding_efficiency([(b["input_ids"], b["attention_mask"]) for b in batches])
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(output_dir=out, per_device_train_batch_size=batch_size, num_train_epochs=1,
                                  learning_rate=1e-5, report_to=[], save_strategy="no", logging_strategy="no",
-                                 disable_tqdm=True, use_cpu=True)
+                                 disable_tqdm=True, use_cpu=True, bf16=bf16,
+                                 train_sampling_strategy="group_by_length" if informed else "random")
         trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=collator)
+        if informed:  # the batches its length-grouped sampler really makes
+            sampler = trainer._get_train_sampler(trainer.train_dataset)
+            order = list(sampler)
+            batches = [collator([rows[i] for i in order[j:j + batch_size]]) for j in range(0, len(order), batch_size)]
+        efficiency = padding_efficiency([(b["input_ids"], b["attention_mask"]) for b in batches])
         started = time.perf_counter()
         trainer.train()
         return time.perf_counter() - started, efficiency
@@ -109,6 +121,9 @@ def main() -> None:
     parser.add_argument("--test-phrases", type=int, default=8000)
     parser.add_argument("--pipeline-phrases", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--precision", default="auto", choices=["auto", "no", "bf16"],
+                        help="fasthf's mixed_precision setting; the informed peers use the same")
+    parser.add_argument("--pipeline-batch-size", type=int, default=64, help="batch size of the batched pipeline()")
     parser.add_argument("--skip-rerun", action="store_true", help="do not time a no-op rerun of the demo")
     args = parser.parse_args()
     threads = set_threads(args.threads)
@@ -143,43 +158,68 @@ def main() -> None:
     train_split, _ = tokenize_split(train, tokenizer, 128)
     test_split, _ = tokenize_split(test, tokenizer, 128)
     train_tokens = int(train_split.lengths.sum())
-    settings = TrainSettings(batch_size=64)
+    precision = resolve_precision(args.precision, "cpu")
+    bf16 = precision.name == "bf16"
+    print(f"precision: {precision}")
+    settings = TrainSettings(batch_size=64, mixed_precision=precision.name)
+    fp32_settings = TrainSettings(batch_size=64, mixed_precision="no")
 
-    peak = matmul_flops()
-    print(f"fp32 matmul 4096^3: {peak / 1e9:.1f} GFLOP/s")
+    peak = matmul_flops(dtype=precision.dtype or torch.float32)
+    print(f"{'bf16' if bf16 else 'fp32'} matmul 4096^3: {peak / 1e9:.1f} GFLOP/s (the peak for FLOP utilisation)")
     model, _ = load_pretrained(args.model, LABEL_NAMES)
     per_token = forward_flops_per_token(model, float(train_split.lengths.float().mean()))
+    name = "bf16" if bf16 else "fp32"
 
     print(f"\ntraining, one epoch of {len(train)} phrases ({train_tokens} real tokens), batch 64, all layers trainable")
-    ours, ours_eff = train_seconds(args.model, train_split, settings, TokenBatchDL)
-    rand, rand_eff = train_seconds(args.model, train_split, settings, RandomBatchDL)
-    hf, hf_eff = hf_trainer_seconds(args.model, train, tokenizer, 64)
-    for name, seconds, eff in (("fasthf (sortish)", ours, ours_eff), ("fasthf (random batches)", rand, rand_eff),
-                               ("HF Trainer defaults", hf, hf_eff)):
+    runs = {f"fasthf {name} (sortish)": train_seconds(args.model, train_split, settings)}
+    if bf16:
+        runs["fasthf fp32 (sortish)"] = train_seconds(args.model, train_split, fp32_settings)
+    runs[f"fasthf {name} (random batches)"] = train_seconds(args.model, train_split, settings, RandomBatchDL)
+    runs["HF Trainer defaults (fp32)"] = hf_trainer_seconds(args.model, train, tokenizer, 64)
+    runs[f"HF Trainer informed ({name})"] = hf_trainer_seconds(args.model, train, tokenizer, 64, informed=True,
+                                                              bf16=bf16)
+    for label, (seconds, eff) in runs.items():
         rate = train_tokens / seconds
-        print(f"  {name:<24} {rate:8.0f} real tokens/s  padding efficiency {eff:.3f}  "
+        print(f"  {label:<32} {rate:8.0f} real tokens/s  padding efficiency {eff:.3f}  "
               f"MFU {3 * per_token * rate / peak:.2f}")
-    print(f"  ratio fasthf / Trainer: {hf / ours:.2f}x (target >= 1.5x); bucketing gain {rand / ours:.2f}x")
+    ours = runs[f"fasthf {name} (sortish)"][0]
+    print(f"  ratio fasthf / informed Trainer (same precision, length grouping): "
+          f"{runs[f'HF Trainer informed ({name})'][0] / ours:.2f}x (target >= 1.3x)")
+    print(f"  ratio fasthf / Trainer defaults: {runs['HF Trainer defaults (fp32)'][0] / ours:.2f}x; "
+          f"bucketing gain {runs[f'fasthf {name} (random batches)'][0] / ours:.2f}x")
+    if bf16:
+        print(f"  bf16 gain over fp32 (fasthf): {runs['fasthf fp32 (sortish)'][0] / ours:.2f}x")
 
     print(f"\ninference, {len(test)} test phrases")
-    started = time.perf_counter()
-    predict_probs(model, test_split, batch_size=256, device="cpu")
-    ours_inf = time.perf_counter() - started
     real = int(test_split.lengths.sum())
     order = test_split.longest_first()
     inf_eff = padding_efficiency(test_split.collate(order[i:i + 256]) for i in range(0, len(test_split), 256))
+    inference = {}
+    for label, setting in ((f"fasthf predict_probs {name}", precision.name), ("fasthf predict_probs fp32", "no")):
+        started = time.perf_counter()
+        predict_probs(model, test_split, batch_size=256, device="cpu", precision=setting)
+        inference[label] = len(test) / (time.perf_counter() - started)
+        if not bf16:
+            break
     from transformers import pipeline
 
     classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu", top_k=None)
     texts = test.Phrase.iloc[:args.pipeline_phrases].tolist()
     started = time.perf_counter()
     classify(texts)
-    pipe_rate = len(texts) / (time.perf_counter() - started)
-    ours_rate = len(test) / ours_inf
-    print(f"  fasthf predict_probs      {ours_rate:8.0f} phrases/s  padding efficiency {inf_eff:.3f}  "
-          f"MFU {per_token * real / ours_inf / peak:.2f}")
-    print(f"  pipeline (defaults)       {pipe_rate:8.0f} phrases/s  (on the first {len(texts)} phrases)")
-    print(f"  ratio: {ours_rate / pipe_rate:.1f}x (target >= 3x)")
+    inference["pipeline defaults (fp32, one at a time)"] = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    with precision.autocast():
+        classify(test.Phrase.tolist(), batch_size=args.pipeline_batch_size)
+    inference[f"pipeline batched ({name}, batch {args.pipeline_batch_size})"] = len(test) / (time.perf_counter() - started)
+    for label, rate in inference.items():
+        extra = f"  padding efficiency {inf_eff:.3f}  MFU {per_token * real / (len(test) / rate) / peak:.2f}" \
+            if label.startswith(f"fasthf predict_probs {name}") else ""
+        print(f"  {label:<40} {rate:8.0f} phrases/s{extra}")
+    ours_rate = inference[f"fasthf predict_probs {name}"]
+    batched = inference[f"pipeline batched ({name}, batch {args.pipeline_batch_size})"]
+    print(f"  ratio fasthf / batched pipeline (same precision): {ours_rate / batched:.1f}x (target >= 3x); "
+          f"/ pipeline defaults: {ours_rate / inference['pipeline defaults (fp32, one at a time)']:.1f}x")
 
     if not args.skip_rerun:
         demo = ["snakemake", "--cores", "1", "--configfile", "config/demo.yaml"]

@@ -10,6 +10,7 @@ def test_speed_benchmark_runs_and_prints_every_figure():
                            "--train-phrases", "128", "--test-phrases", "256", "--pipeline-phrases", "16",
                            "--skip-rerun"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    for figure in ("preprocessing:", "GFLOP/s", "fasthf (sortish)", "fasthf (random batches)", "HF Trainer defaults",
-                   "ratio fasthf / Trainer", "fasthf predict_probs", "pipeline (defaults)", "MFU"):
+    for figure in ("preprocessing:", "GFLOP/s", "precision:", "(sortish)", "(random batches)", "HF Trainer defaults",
+                   "HF Trainer informed", "ratio fasthf / informed Trainer", "fasthf predict_probs",
+                   "pipeline defaults", "pipeline batched", "ratio fasthf / batched pipeline", "MFU"):
         assert figure in done.stdout, figure

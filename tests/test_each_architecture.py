@@ -87,13 +87,3 @@ def test_a_model_sharing_one_layer_across_depth_fails_naming_the_module():
         intermediate_size=64, num_labels=5))
     with pytest.raises(SplitError, match=r"AlbertForSequenceClassification.*3 layers.*'albert\.encoder\.albert_layer_groups'"):
         group_parameter_names(albert)
-
-
-def test_mixed_precision_without_cuda_says_it_trains_in_fp32(tiny_model_folder, caplog):
-    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), LABEL_NAMES)
-    frame = pd.DataFrame({"PhraseId": range(64), "Phrase": ["a fine movie", "dull"] * 32, "Sentiment": [4, 0] * 32})
-    split, _ = tokenize_split(frame, tokenizer, max_length=16)
-    settings = TrainSettings(batch_size=16, mixed_precision="bf16")
-    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, progress="none")
-    assert "mixed_precision=bf16 needs a CUDA device; training in fp32 on cpu" in caplog.text
-    assert not any(type(cb).__name__ == "MixedPrecision" for cb in learn.cbs)

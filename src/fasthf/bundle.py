@@ -46,7 +46,8 @@ def export_bundle(checkpoint: str | Path, tokenizer_dir: str | Path, out_dir: st
 class Predictor:
     """Loads a bundle once; predicts texts in length-sorted batches, returned in input order."""
 
-    def __init__(self, bundle: str | Path, device: str | None = None, batch_size: int = 256):
+    def __init__(self, bundle: str | Path, device: str | None = None, batch_size: int = 256,
+                 precision: str = "auto"):
         from transformers import AutoTokenizer
 
         from .architectures import load_checkpoint
@@ -57,6 +58,7 @@ class Predictor:
         self.model = load_checkpoint(bundle).eval()
         self.device = device
         self.batch_size = batch_size
+        self.precision = precision  # a mixed_precision setting: auto is bf16 where the hardware has it
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
 
     def probs(self, texts: list[str]) -> torch.Tensor:
@@ -65,7 +67,7 @@ class Predictor:
 
         frame = pd.DataFrame({"PhraseId": range(len(texts)), "Phrase": list(texts)})
         split, _ = tokenize_split(frame, self.tokenizer, self.info.get("max_length", 512))
-        return predict_probs(self.model, split, self.batch_size, self.device)
+        return predict_probs(self.model, split, self.batch_size, self.device, self.precision)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         return [Prediction(self.labels[int(p.argmax())], int(p.argmax()), [round(float(x), 6) for x in p])

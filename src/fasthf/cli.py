@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from .precision import SETTINGS
+
 DEFAULT_SAMPLE = "data/sentiment-analysis-on-movie-reviews/sampleSubmission.csv"
 DEFAULT_BUNDLE = "results/roberta-base/bundle"
 
@@ -24,7 +26,7 @@ def predict_command(args) -> int:
     else:
         stream = open(args.file) if args.file and args.file != "-" else sys.stdin
         texts = [line.rstrip("\n") for line in stream]
-    predictor = Predictor(args.bundle, batch_size=args.batch_size)
+    predictor = Predictor(args.bundle, batch_size=args.batch_size, precision=args.precision)
     predictions = predictor.predict(texts)
     for text, p in zip(texts, predictions):
         if args.json:
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--file", help="read texts from this file, one per line (- for stdin)")
     predict.add_argument("--batch-size", type=int, default=256)
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
+    predict.add_argument("--precision", choices=SETTINGS, default="auto",
+                         help="auto (default): bf16 where the CPU or GPU runs it natively, else fp32; no: fp32")
     predict.set_defaults(run=predict_command)
 
     check = commands.add_parser("validate-submission",

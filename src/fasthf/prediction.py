@@ -5,21 +5,24 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .precision import choose_precision
 from .tensors import TokenizedSplit
 
 
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
-                  device=None) -> torch.Tensor:
+                  device=None, precision: str = "auto") -> torch.Tensor:
     """Probabilities for every text of `split`, row i for text i.
 
     Texts are batched longest first so each batch is padded to about its own length; each batch's
     probabilities are written back at its texts' row numbers, which restores the original order.
+    `precision` is a `mixed_precision` setting, resolved for `device` as in training.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    compute = choose_precision(precision, device, "prediction")
     model = model.eval().to(device)
     n_inputs = split.n_inputs
     out = None
-    with torch.inference_mode():
+    with torch.inference_mode(), compute.autocast():
         order = split.longest_first()
         for start in range(0, len(split), batch_size):
             rows = order[start:start + batch_size]

@@ -29,6 +29,7 @@ from .data import N_LABELS
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
+from .precision import Autocast, choose_precision
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class TrainSettings:
     eval_batch_size: int = 256
     weight_decay: float = 0.01
     seed: int = 42
-    mixed_precision: str = "no"  # "no", "bf16" or "fp16"
+    mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16": see fasthf.precision
 
 
 def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
@@ -94,7 +95,8 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
 
     `train_bn=False`: fastai would otherwise keep every LayerNorm trainable inside "frozen" groups,
     so a frozen body would still take gradients; here frozen means frozen.
-    AdamW is fastai's Adam with decoupled weight decay.
+    AdamW is fastai's Adam with decoupled weight decay. `settings.mixed_precision` is resolved for the
+    loaders' device (`fasthf.precision`): bf16 autocasts on CPU too, fp16 is fastai's `to_fp16`.
     """
     model = SequenceClassifier(model).to(dls.device)
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(),
@@ -104,14 +106,12 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
         learn.remove_cb(ProgressCallback)
     if progress == "log":
         learn.add_cb(LogProgress())
-    if settings.mixed_precision != "no" and torch.device(dls.device).type != "cuda":
-        # fastai 2.8's MixedPrecision autocasts on CUDA only; elsewhere it would silently train in fp32.
-        log.warning("mixed_precision=%s needs a CUDA device; training in fp32 on %s",
-                    settings.mixed_precision, dls.device)
-    elif settings.mixed_precision == "bf16":
-        learn.to_bf16()
-    elif settings.mixed_precision == "fp16":
-        learn.to_fp16()
+    precision = choose_precision(settings.mixed_precision, dls.device, "training")
+    if precision.name == "fp16":
+        learn.to_fp16()  # fastai's own, with the gradient scaler fp16 needs (CUDA only)
+    elif precision.name == "bf16":
+        learn.add_cb(Autocast(precision.device_type, precision.dtype))
+    learn.precision = precision
     return learn
 
 
@@ -264,6 +264,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
         "train_phrases": len(learn.dls.train.dataset), "valid_phrases": len(learn.dls.valid.dataset),
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
         "accuracy": float(last["accuracy"]), "error_rate": float(last["error_rate"]),
+        "precision": learn.precision.name, "precision_reason": learn.precision.reason,
         "seconds": round(seconds, 2),
     }
     with atomic_dir(out_dir / "model") as tmp:

@@ -15,6 +15,7 @@ rule evaluate:
         ),
     params:
         batch_size=config["eval_batch_size"],
+        mixed_precision=config["mixed_precision"],
         torch_threads=config["torch_threads"],
     log:
         f"{LOGS}/evaluate.log",
@@ -31,6 +32,7 @@ rule predict:
         probs=f"{RESULTS}/test_probs.csv",
     params:
         batch_size=config["eval_batch_size"],
+        mixed_precision=config["mixed_precision"],
         torch_threads=config["torch_threads"],
     log:
         f"{LOGS}/predict.log",

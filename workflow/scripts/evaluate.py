@@ -11,7 +11,7 @@ with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     valid = TokenizedSplit.load(snakemake.input.valid)
     model = load_checkpoint(snakemake.input.model, n_labels=N_LABELS, max_token_id=valid.max_token_id)
-    probs = predict_probs(model, valid, snakemake.params.batch_size)
+    probs = predict_probs(model, valid, snakemake.params.batch_size, precision=snakemake.params.mixed_precision)
     matrix = confusion_matrix(valid.labels.numpy(), probs.argmax(dim=1).numpy(), N_LABELS)
     table = per_class_accuracy(matrix, LABEL_NAMES)
     accuracy = float(matrix.trace() / matrix.sum())
