@@ -61,3 +61,27 @@ def test_freeze_to_leaves_exactly_the_last_k_groups_trainable_layernorms_include
     learn.opt.zero_grad()
     learn.unfreeze()
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_groups_do_not_depend_on_the_order_modules_were_registered(minilm):
+    """Some models register their head before the base model; the split must come out the same."""
+    import copy
+    from collections import OrderedDict
+
+    model, _ = minilm
+    reordered = copy.deepcopy(model)
+    reordered._modules = OrderedDict(reversed(list(reordered._modules.items())))
+    assert next(iter(dict(reordered.named_parameters()))).startswith("classifier.")  # the head comes first now
+    assert [set(g) for g in group_parameter_names(reordered)] == [set(g) for g in group_parameter_names(model)]
+
+
+def test_relative_position_tables_every_layer_reads_go_with_the_embeddings():
+    from transformers import AutoModelForSequenceClassification, DebertaV2Config
+
+    model = AutoModelForSequenceClassification.from_config(DebertaV2Config(
+        vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        relative_attention=True, pos_att_type=["p2c", "c2p"], norm_rel_ebd="layer_norm", num_labels=5))
+    groups = group_parameter_names(model)
+    shared = [n for n, _ in model.named_parameters() if n.startswith("deberta.encoder.") and ".layer." not in n]
+    assert {"deberta.encoder.rel_embeddings.weight", "deberta.encoder.LayerNorm.weight"} <= set(shared)
+    assert set(shared) <= set(groups[0])

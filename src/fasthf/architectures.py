@@ -2,8 +2,12 @@
 
 Any `AutoModelForSequenceClassification` encoder works: the transformer layers are found as the
 `nn.ModuleList`(s) holding `config.num_hidden_layers` entries (XLM keeps several parallel lists,
-grouped by index), everything registered before them (or named like an embedding) is the
-embeddings group, everything after them (pooler, final norm, classifier) the head.
+grouped by index). The head is everything outside the base model (`model.base_model_prefix`). The
+rest of the base model is placed by what it feeds, traced in one small forward pass, never by the
+order in which modules were registered: what the layers' output depends on (embeddings, relative
+position tables, anything every layer uses) is the embeddings group, so training "the head only"
+leaves every layer's computation unchanged; what only the logits depend on (a final norm or pooler
+after the last layer) joins the head.
 """
 from __future__ import annotations
 
@@ -119,10 +123,18 @@ def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_i
     return model
 
 
+def vocabulary_size(model: nn.Module) -> int | None:
+    """How many token ids the model's input embeddings take (None for models without a token table)."""
+    try:
+        return int(model.get_input_embeddings().weight.shape[0])
+    except (AttributeError, NotImplementedError):  # character-level or quantized embeddings
+        return getattr(model.config, "vocab_size", None)
+
+
 def check_vocabulary(model: nn.Module, max_token_id: int) -> None:
     """Token ids made by another tokenizer would index past the embeddings deep inside the model."""
-    size = model.get_input_embeddings().num_embeddings
-    if max_token_id >= size:
+    size = vocabulary_size(model)
+    if size is not None and max_token_id >= size:
         raise CheckpointError(f"token id {max_token_id} is outside the model's vocabulary of {size}: the cached "
                               f"tensors were made with another model's tokenizer")
 
@@ -151,7 +163,10 @@ def layer_lists(model: nn.Module, n_layers: int) -> list[str]:
 
 def group_parameter_names(model: nn.Module) -> list[list[str]]:
     """Parameter names by depth: [embeddings, layer 0, ..., layer n-1, head]."""
-    n_layers = model.config.num_hidden_layers
+    n_layers = getattr(model.config, "num_hidden_layers", None)
+    if not isinstance(n_layers, int):
+        raise SplitError(f"{type(model).__name__}: its config ({type(model.config).__name__}) has no "
+                         f"num_hidden_layers, so there are no transformer layers to put into groups")
     lists = layer_lists(model, n_layers)
     if not lists:
         others = [f"'{name}' (ModuleList of {len(m)})" for name, m in model.named_modules()
@@ -160,22 +175,89 @@ def group_parameter_names(model: nn.Module) -> list[list[str]]:
             f"{type(model).__name__}: found no nn.ModuleList of {n_layers} layers "
             f"(config.num_hidden_layers), so its layers cannot be placed into per-layer groups; "
             f"module lists present: {', '.join(others) or 'none'}")
+    base = _base_model_name(model)
     groups: list[list[str]] = [[] for _ in range(n_layers + 2)]
-    after_layers = False
+    untraced = []
     for name, _ in model.named_parameters():
         prefix = next((p for p in lists if name.startswith(p + ".")), None)
         if prefix is not None:
             groups[int(name[len(prefix) + 1:].split(".")[0]) + 1].append(name)
-            after_layers = True
-        elif "embed" in name.rsplit(".", 1)[0] or not after_layers:
-            groups[0].append(name)
-        else:
+        elif base and not name.startswith(base + "."):
             groups[-1].append(name)
+        else:
+            untraced.append(name)
+    feeds_layers, feeds_logits = _trace_dependencies(model, lists, n_layers, untraced)
+    for name in untraced:
+        after_layers = name in feeds_logits and name not in feeds_layers
+        groups[-1 if after_layers else 0].append(name)
+    order = {name: i for i, (name, _) in enumerate(model.named_parameters())}
+    groups = [sorted(group, key=order.__getitem__) for group in groups]
     empty = [i for i, g in enumerate(groups) if not g]
     if empty:
         raise SplitError(f"{type(model).__name__}: layer group(s) {empty} would hold no parameters "
-                         f"(layer lists: {lists})")
+                         f"(layer lists: {lists}, base model: {base or 'the whole model'})")
     return groups
+
+
+def _base_model_name(model: nn.Module) -> str:
+    """The attribute holding the bare encoder (`bert`, `roberta`, ...), or "" if the model is its own base."""
+    prefix = getattr(model, "base_model_prefix", "")
+    return prefix if prefix and isinstance(getattr(model, prefix, None), nn.Module) else ""
+
+
+def _first_tensor(output):
+    if isinstance(output, torch.Tensor):
+        return output
+    values = output.values() if isinstance(output, dict) else output
+    return next((_first_tensor(v) for v in values if isinstance(v, (torch.Tensor, tuple, list, dict))), None)
+
+
+def _trace_dependencies(model: nn.Module, lists: list[str], n_layers: int,
+                        names: list[str]) -> tuple[set[str], set[str]]:
+    """Which of `names` the last layer's output depends on, and which the logits depend on.
+
+    One forward pass of a short fixed input (no randomness is drawn, so seeded runs stay seeded),
+    in eval mode, gradients taken with respect to the parameters only; the model is left as it was.
+    """
+    if not names:
+        return set(), set()
+    params = dict(model.named_parameters())
+    traced = [params[name] for name in names]
+    device = traced[0].device
+    vocab = vocabulary_size(model) or 64
+    input_ids = (torch.arange(8, device=device) % max(1, min(vocab, 64) - 5) + min(5, vocab - 1))[None].repeat(2, 1)
+    attention_mask = torch.ones_like(input_ids)
+    # Every module of the last layer records its output; the last one recorded is where the layers end
+    # (the layer itself where it is called as a module, its last submodule where it is a plain list).
+    last_outputs = []
+    hooks = [module.register_forward_hook(lambda module, args, output: last_outputs.append(_first_tensor(output)))
+             for name in lists for module in model.get_submodule(f"{name}.{n_layers - 1}").modules()]
+    requires_grad = [p.requires_grad for p in traced]
+    was_training = model.training
+    try:
+        model.eval()
+        for p in traced:
+            p.requires_grad_(True)
+        with torch.enable_grad():
+            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
+        layers_out = next((t for t in reversed(last_outputs) if t is not None and t.requires_grad), None)
+        feeds_layers = set()
+        if layers_out is not None:
+            grads = torch.autograd.grad(layers_out.float().sum(), traced, allow_unused=True, retain_graph=True)
+            feeds_layers = {n for n, g in zip(names, grads) if g is not None}
+        grads = torch.autograd.grad(logits.float().sum(), traced, allow_unused=True)
+        feeds_logits = {n for n, g in zip(names, grads) if g is not None}
+    except Exception as error:  # a model whose forward needs more than ids and a mask
+        raise SplitError(f"{type(model).__name__}: a forward pass with input_ids and attention_mask failed "
+                         f"({type(error).__name__}: {error}), so its parameters cannot be traced into "
+                         f"groups; this pipeline feeds only those inputs") from error
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for p, flag in zip(traced, requires_grad):
+            p.requires_grad_(flag)
+        model.train(was_training)
+    return feeds_layers, feeds_logits
 
 
 def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
