@@ -3,12 +3,15 @@
 # Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
 
+from fasthf.config import nulls_from_command_line
+
 min_version("9.0")
 
 
 configfile: "config.yaml"
 
 
+nulls_from_command_line(config, "workflow/schemas/config.schema.yaml")  # --config archive=null
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -35,16 +35,16 @@ def test_missing_column_is_named(tmp_path):
         read_train(path)
 
 
-@pytest.mark.parametrize("label, message", [("7", "outside 0-4"), ("x", "not an integer"), ("2.5", "not an integer")])
+@pytest.mark.parametrize("label, message", [("7", "outside 0-4"), ("x", "not a whole number"), ("2.5", "not a whole number")])
 def test_bad_label_names_file_row_and_column(tmp_path, label, message):
     path = write_tsv(tmp_path / "train.tsv", f"PhraseId\tSentenceId\tPhrase\tSentiment\n1\t1\ta\t2\n2\t1\tb\t{label}\n")
-    with pytest.raises(DataError, match=rf"train\.tsv: row 3: column 'Sentiment'.*{message}"):
+    with pytest.raises(DataError, match=rf"train\.tsv: line 3: column 'Sentiment'.*{message}"):
         read_train(path)
 
 
 def test_duplicate_phrase_ids_are_refused(tmp_path):
     path = write_tsv(tmp_path / "test.tsv", "PhraseId\tSentenceId\tPhrase\n1\t1\ta\n1\t1\tb\n")
-    with pytest.raises(DataError, match="row 3: column 'PhraseId': 1 appears twice"):
+    with pytest.raises(DataError, match="line 3: column 'PhraseId': 1 appears twice"):
         read_test(path)
 
 

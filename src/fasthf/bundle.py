@@ -50,9 +50,12 @@ class Predictor:
                  precision: str = "auto"):
         from transformers import AutoTokenizer
 
-        from .architectures import load_checkpoint
+        from .architectures import CheckpointError, load_checkpoint
 
         bundle = Path(bundle)
+        if not (bundle / "config.json").is_file():
+            raise CheckpointError(f"{bundle}: not an inference bundle (no config.json there); the pipeline's "
+                                  f"export rule writes one to results/<model>/bundle")
         self.info = read_json(bundle / BUNDLE_INFO) if (bundle / BUNDLE_INFO).exists() else {}
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle))
         self.model = load_checkpoint(bundle).eval()

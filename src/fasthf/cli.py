@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .precision import SETTINGS
 
@@ -23,9 +24,14 @@ def predict_command(args) -> int:
     quiet_progress_bars()
     if args.texts:
         texts = args.texts
+    elif args.file and args.file != "-":
+        if not Path(args.file).is_file():
+            raise UsageError(f"--file {args.file}: file not found")
+        texts = Path(args.file).read_text(encoding="utf-8-sig").splitlines()
     else:
-        stream = open(args.file) if args.file and args.file != "-" else sys.stdin
-        texts = [line.rstrip("\n") for line in stream]
+        texts = [line.rstrip("\r\n") for line in sys.stdin]
+    if not texts:
+        raise UsageError("no texts to classify: give them as arguments, with --file, or one per line on stdin")
     predictor = Predictor(args.bundle, batch_size=args.batch_size, precision=args.precision)
     predictions = predictor.predict(texts)
     for text, p in zip(texts, predictions):
@@ -74,7 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     check.set_defaults(run=validate_submission_command)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (UsageError, ValueError, OSError) as error:  # fasthf's own errors are ValueErrors naming the file
+        print(f"fasthf {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+class UsageError(ValueError):
+    pass
 
 
 if __name__ == "__main__":

@@ -90,6 +90,9 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[Path]:
     """Extract a zip after checking it: corrupt or truncated archives and members that would land
     outside `dest_dir` (`../x`, absolute paths) are refused before anything is written."""
     archive, dest_dir = Path(archive), Path(dest_dir)
+    if not archive.is_file():
+        raise DataError(f"{archive}: archive not found; check the `archive` setting or download it with "
+                        f"`kaggle competitions download`")
     root = dest_dir.resolve()
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -99,7 +102,8 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[Path]:
             for member in zf.infolist():
                 target = (root / member.filename).resolve()
                 if not target.is_relative_to(root) or target == root:
-                    raise DataError(f"{archive}: member {member.filename!r} would be written outside {dest_dir}")
+                    raise DataError(f"{archive}: member {member.filename!r} would be written outside the folder it "
+                                    f"is unpacked into; this archive is not the competition's")
             dest_dir.mkdir(parents=True, exist_ok=True)
             zf.extractall(dest_dir)
             return [dest_dir / m.filename for m in zf.infolist() if not m.is_dir()]
@@ -110,34 +114,68 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[Path]:
 def extract_competition(archive: str | Path, dest_dir: str | Path) -> dict[str, Path]:
     """Unpack the competition archive (and the zips inside it) into `dest_dir` and check the files.
 
-    Returns the paths of train.tsv, test.tsv and sampleSubmission.csv.
+    The files may lie at the top of the archive or in one folder, other files beside them are
+    ignored; two copies of one file are refused. Everything is unpacked and checked in a staging
+    folder first: a refused archive leaves nothing in `dest_dir`. Returns the paths of train.tsv,
+    test.tsv and sampleSubmission.csv.
     """
     dest_dir = Path(dest_dir)
     staging = dest_dir / ".extracting"
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        found = _unpack(archive, staging)
+        # Read each file once so a wrong column or bad row stops the run here, not hours later.
+        read_train_member, read_test_member, read_sample_member = (
+            _naming_member(reader, staging, archive) for reader in (read_train, read_test, read_sample_submission))
+        read_train_member(found["train.tsv"])
+        test = read_test_member(found["test.tsv"])
+        sample = read_sample_member(found["sampleSubmission.csv"])
+        if set(test.PhraseId) != set(sample.PhraseId):
+            raise DataError(f"{archive}: test.tsv and sampleSubmission.csv list different PhraseIds "
+                            f"({len(set(test.PhraseId) ^ set(sample.PhraseId))} differ); they must come from "
+                            f"the same download")
+        paths = {}
+        for key, name in COMPETITION_FILES.items():
+            paths[key] = dest_dir / name
+            os.replace(found[name], paths[key])
+        return paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _naming_member(reader, staging: Path, archive):
+    """`reader` whose errors name the archive's member (`train.tsv (in archive.zip)`), not the staging
+    folder the file was unpacked into and that is gone by the time anyone reads the message."""
+    def read(path: Path):
+        try:
+            return reader(path)
+        except DataError as error:
+            member = f"{path.relative_to(staging).as_posix()} (in {archive})"
+            raise DataError(str(error).replace(str(path), member)) from None
+    return read
+
+
+def _unpack(archive: str | Path, staging: Path) -> dict[str, Path]:
+    """The competition files by name, from `archive` and any zips inside it, unpacked into `staging`."""
     pending = safe_extract(archive, staging)
     while any(p.suffix == ".zip" for p in pending):
         inner = next(p for p in pending if p.suffix == ".zip")
         pending.remove(inner)
-        pending += safe_extract(inner, inner.parent)
+        pending += _naming_member(lambda path: safe_extract(path, path.parent), staging, archive)(inner)
         inner.unlink()
-    found = {p.name: p for p in pending}
+    wanted = set(COMPETITION_FILES.values())
+    found: dict[str, Path] = {}
+    for path in pending:
+        if path.name in wanted:
+            if path.name in found:
+                raise DataError(f"{archive}: holds two copies of {path.name} ({found[path.name].relative_to(staging)} "
+                                f"and {path.relative_to(staging)}); keep one")
+            found[path.name] = path
     missing = [name for name in COMPETITION_FILES.values() if name not in found]
     if missing:
-        raise DataError(f"{archive}: does not contain {missing}; found {sorted(found)}")
-    # Read each file once so a wrong column or bad row stops the run here, not hours later.
-    read_train(found["train.tsv"])
-    test = read_test(found["test.tsv"])
-    sample = read_sample_submission(found["sampleSubmission.csv"])
-    if set(test.PhraseId) != set(sample.PhraseId):
-        raise DataError(f"{archive}: test.tsv and sampleSubmission.csv list different PhraseIds "
-                        f"({len(set(test.PhraseId) ^ set(sample.PhraseId))} differ)")
-    paths = {}
-    for key, name in COMPETITION_FILES.items():
-        paths[key] = dest_dir / name
-        os.replace(found[name], paths[key])
-    shutil.rmtree(staging, ignore_errors=True)
-    return paths
+        raise DataError(f"{archive}: does not contain {missing}; found {sorted(p.name for p in pending)}: is it "
+                        f"the archive of sentiment-analysis-on-movie-reviews?")
+    return found
 
 
 def sha256(path: str | Path) -> str:

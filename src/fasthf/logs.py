@@ -52,8 +52,10 @@ def job_log(path: str | Path | None):
         root.setLevel(logging.INFO)
         try:
             yield
-        except BaseException:
+        except BaseException as error:
             logging.getLogger("fasthf").exception("job failed")
+            if isinstance(error, Exception):  # the one sentence last, where Snakemake's failed-log display ends
+                print(f"\nfasthf: {type(error).__name__}: {error}", file=sys.stderr)
             raise
         finally:
             root.removeHandler(handler)

@@ -25,6 +25,7 @@ from fastai.optimizer import Adam
 from fastai.torch_core import default_device, set_seed
 
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
+from .config import check_freeze_to
 from .data import N_LABELS
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
@@ -206,6 +207,8 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, tensors_dir:
     model = load_checkpoint(checkpoint, n_labels=N_LABELS,
                             max_token_id=max(train.max_token_id, valid.max_token_id))
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, path=out_dir)
+    # lr_find (index 0) runs in the first stage's freezing state
+    check_freeze_to(stage.freeze_to, len(layer_groups(learn.model)), f"stages[{max(index, 1) - 1}]")
     learn.freeze_to(stage.freeze_to)
     return learn
 
