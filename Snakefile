@@ -18,6 +18,14 @@ validate(config, "workflow/schemas/config.schema.yaml")
 report: "workflow/report/workflow.rst"
 
 
+# The steps that reach the internet (Kaggle, the Hugging Face hub) run where Snakemake runs, never on a
+# cluster's compute nodes; every job after `pretrained` reads local files only.
+localrules:
+    download,
+    pretrained,
+    submit,
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

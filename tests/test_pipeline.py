@@ -10,43 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow, fake_kaggle_env
-
-DEMO = ["snakemake", "--cores", "1", "--configfile", "config/demo.yaml"]
-RESULTS = Path("results/demo")
-
-
-def snakemake(workdir, *extra, env=None, check=True):
-    done = subprocess.run([*DEMO, *extra], cwd=workdir, capture_output=True, text=True, env=env)
-    if check and done.returncode != 0:
-        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
-    return done.stdout + done.stderr
-
-
-def wait_for(path: Path, process, timeout_s=300):
-    deadline = time.time() + timeout_s
-    while not path.exists():
-        assert process.poll() is None, "snakemake ended before the point it was to be killed at"
-        assert time.time() < deadline, f"{path} did not appear"
-        time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Run the demo, interrupt it while stage 3 trains, run it again; return (workdir, rerun output, mtimes)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
-    run = subprocess.Popen(DEMO, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
-    wait_for(workdir / RESULTS / "logs" / "stage_3.log", run)
-    time.sleep(2)  # well inside stage 3 (model loaded, training)
-    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends to the whole job
-    first_output = run.communicate(timeout=120)[0]
-    assert run.returncode != 0, first_output[-2000:]
-    assert not (workdir / RESULTS / "stages" / "3" / "metrics.json").exists()
-    done_before = {i: (workdir / RESULTS / "stages" / str(i) / "metrics.json").stat().st_mtime_ns for i in (1, 2)}
-    rerun = snakemake(workdir)
-    return workdir, rerun, done_before
-
+from conftest import DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake, wait_for
 
 def test_rerun_resumes_from_the_last_completed_stage(demo):
     workdir, rerun, done_before = demo

@@ -160,6 +160,10 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.model = model
 
+    @property
+    def device(self) -> torch.device:  # fastai's DistributedTrainer asks the model where it lives
+        return next(self.parameters()).device
+
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,9 +33,48 @@ def quiet_progress_bars() -> None:
     hf_logging.disable_progress_bar()
 
 
+OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
 @contextmanager
-def job_log(path: str | Path | None):
-    """Copy stdout, stderr and `logging` records into `path` while the block runs; a traceback too."""
+def job_log(path: str | Path | None, network: bool = False):
+    """Copy stdout, stderr and `logging` records into `path` while the block runs; a traceback too.
+
+    Without `network`, the Hugging Face libraries are told to stay offline: only the steps that must
+    reach the internet (download, pretrained, submit: Snakemake's localrules) may, so a cluster's
+    compute nodes never need it and a job never waits on the hub.
+    """
+    with _offline(not network):
+        with _tee_to(path):
+            yield
+
+
+@contextmanager
+def _offline(offline: bool):
+    if not offline:
+        yield
+        return
+    saved = {key: os.environ.get(key) for key in OFFLINE}
+    os.environ.update(OFFLINE)
+    # huggingface_hub reads HF_HUB_OFFLINE once, when imported; a script may have imported it already.
+    constants = sys.modules.get("huggingface_hub.constants")
+    was_offline = getattr(constants, "HF_HUB_OFFLINE", None)
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = was_offline
+
+
+@contextmanager
+def _tee_to(path: str | Path | None):
     if path is None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         yield

@@ -22,11 +22,12 @@ from fastai.learner import Learner
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy, error_rate
 from fastai.optimizer import Adam
-from fastai.torch_core import default_device, set_seed
+from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
 
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
 from .config import check_freeze_to
 from .data import N_LABELS
+from .distributed import in_distributed_launch, is_main_process
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
@@ -48,6 +49,7 @@ class Stage:
     lr_decay: float | None = None
     moms: tuple[float, float, float] = (0.8, 0.7, 0.8)
     name: str | None = None
+    devices: int = 1  # > 1: data-parallel over that many processes (accelerate launch, fastai distrib_ctx)
 
     @classmethod
     def from_config(cls, entry: dict) -> "Stage":
@@ -235,6 +237,42 @@ def find_lr(stage: Stage, checkpoint: str | Path, tensors_dir: str | Path, out_d
     return result
 
 
+def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
+                out_dir: str | Path, settings: TrainSettings, torch_threads: int | None = None) -> None:
+    """One stage in this process, or with `stage.devices > 1` data-parallel over that many processes."""
+    if stage.devices <= 1:
+        run_stage(stage, index, previous_checkpoint, tensors_dir, out_dir, settings)
+        return
+    from .distributed import run_launched
+
+    log.info("stage %d: data-parallel over %d processes (accelerate launch)", index, stage.devices)
+    run_launched(stage.devices, {"stage": dataclasses.asdict(stage), "index": index,
+                                 "previous": str(previous_checkpoint), "tensors_dir": str(tensors_dir),
+                                 "out_dir": str(out_dir), "settings": dataclasses.asdict(settings),
+                                 "torch_threads": torch_threads})
+
+
+def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
+    """`fit_one_cycle` inside fastai's `distrib_ctx`: training batches split between the ranks, the
+    whole held-out split validated on every rank (see fasthf.distributed)."""
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    from .distributed import ShardedDL, WholeSplitDL
+
+    if not is_main_process():
+        learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, LogProgress)])
+    plain = list(learn.dls.loaders)
+    on_cpu = torch.device(learn.dls.device).type == "cpu"
+    # A parameter that trains but feeds nothing this step (a pooler some heads skip) must not stall DDP.
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)]
+    with learn.distrib_ctx(cpu=on_cpu, kwargs_handlers=handlers):
+        learn.dls.loaders = [ShardedDL(plain[0], device=learn.dls.device), WholeSplitDL(plain[1], device=learn.dls.device)]
+        print(f"data-parallel: rank {rank_distrib()} of {num_distrib()}, {len(learn.dls.loaders[0])} training "
+              f"batches each, {torch.get_num_threads()} threads", flush=True)
+        learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
+    learn.dls.loaders = plain
+
+
 def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
               out_dir: str | Path, settings: TrainSettings) -> dict:
     """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
@@ -254,7 +292,12 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors
              stage.epochs, lr, stage.moms)
 
     started = time.time()
-    learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
+    if in_distributed_launch():
+        fit_distributed(learn, stage, lr)
+        if not is_main_process():
+            return {}
+    else:
+        learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
     seconds = time.time() - started
 
     progress = next((cb for cb in learn.cbs if isinstance(cb, LogProgress)), None)

@@ -15,6 +15,10 @@ N_STAGES = len(config["stages"])
 LAST_STAGE = f"{RESULTS}/stages/{N_STAGES}"
 LR_FIND = config["lr_find"] or any(stage["lr_max"] == "auto" for stage in config["stages"])
 
+# Heavy jobs' scheduler resources (config `resources`; a profile's set-resources overrides them).
+TRAIN_RESOURCES = config["resources"]["train"]
+INFER_RESOURCES = config["resources"]["infer"]
+
 TRAIN_SETTINGS = {
     key: config[key]
     for key in ("batch_size", "eval_batch_size", "weight_decay", "seed", "mixed_precision")

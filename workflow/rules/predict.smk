@@ -13,6 +13,11 @@ rule evaluate:
             caption="../report/confusion.rst",
             category="Evaluation",
         ),
+    threads: INFER_RESOURCES["threads"]
+    resources:
+        mem_mb=INFER_RESOURCES["mem_mb"],
+        runtime=INFER_RESOURCES["runtime"],
+        gpu=INFER_RESOURCES["gpu"],
     params:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],
@@ -30,6 +35,11 @@ rule predict:
         test=rules.preprocess.output.test,
     output:
         probs=f"{RESULTS}/test_probs.csv",
+    threads: INFER_RESOURCES["threads"]
+    resources:
+        mem_mb=INFER_RESOURCES["mem_mb"],
+        runtime=INFER_RESOURCES["runtime"],
+        gpu=INFER_RESOURCES["gpu"],
     params:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],

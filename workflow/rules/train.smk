@@ -7,6 +7,11 @@ rule lr_find:
     output:
         result=f"{RESULTS}/lr_find/lr_find.json",
         plot=report(f"{RESULTS}/lr_find/lr_find.png", caption="../report/lr_find.rst", category="Training"),
+    threads: TRAIN_RESOURCES["threads"]
+    resources:
+        mem_mb=TRAIN_RESOURCES["mem_mb"],
+        runtime=TRAIN_RESOURCES["runtime"],
+        gpu=TRAIN_RESOURCES["gpu"],
     params:
         stage=config["stages"][0],
         settings=TRAIN_SETTINGS,
@@ -47,6 +52,11 @@ rule train_stage:
         ),
     wildcard_constraints:
         stage=r"\d+",
+    threads: TRAIN_RESOURCES["threads"]
+    resources:
+        mem_mb=TRAIN_RESOURCES["mem_mb"],
+        runtime=TRAIN_RESOURCES["runtime"],
+        gpu=TRAIN_RESOURCES["gpu"],
     params:
         stage=stage_config,
         settings=TRAIN_SETTINGS,

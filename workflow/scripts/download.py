@@ -4,7 +4,7 @@ from pathlib import Path
 from fasthf import kaggle
 from fasthf.logs import job_log
 
-with job_log(snakemake.log[0]):
+with job_log(snakemake.log[0], network=True):
     data_dir = Path(snakemake.output.train).parent
     archive = snakemake.input.archive or kaggle.download_competition(snakemake.params.competition, data_dir)
     paths = kaggle.extract_competition(archive, data_dir)

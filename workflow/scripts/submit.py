@@ -3,7 +3,7 @@ from fasthf import kaggle
 from fasthf.io import read_json
 from fasthf.logs import job_log
 
-with job_log(snakemake.log[0]):
+with job_log(snakemake.log[0], network=True):
     metrics = read_json(snakemake.input.metrics)
     message = snakemake.params.message.format(model=snakemake.params.model, accuracy=metrics["accuracy"])
     record = kaggle.submit(snakemake.params.competition, snakemake.input.submission, message,

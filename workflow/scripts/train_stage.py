@@ -4,12 +4,13 @@ from pathlib import Path
 from fasthf.architectures import set_threads
 from fasthf.io import read_json
 from fasthf.logs import job_log
-from fasthf.training import Stage, TrainSettings, run_stage
+from fasthf.training import Stage, TrainSettings, train_stage
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     stage = Stage.from_config(snakemake.params.stage)
     if snakemake.input.lr_find:
         stage = stage.with_found_lr(read_json(snakemake.input.lr_find))
-    run_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, Path(snakemake.input.train).parent,
-              Path(snakemake.output.metrics).parent, TrainSettings(**snakemake.params.settings))
+    train_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, Path(snakemake.input.train).parent,
+                Path(snakemake.output.metrics).parent, TrainSettings(**snakemake.params.settings),
+                snakemake.params.torch_threads)

@@ -1,0 +1,31 @@
+"""One rank of a data-parallel training stage, started by `accelerate launch` (see fasthf.distributed).
+
+    accelerate launch --multi_gpu --num_processes 2 -m fasthf.stage_worker '{"stage": {...}, ...}'
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    import os
+
+    from fastai.torch_core import num_distrib
+
+    from .architectures import set_threads
+    from .distributed import is_main_process
+    from .training import Stage, TrainSettings, run_stage
+
+    args = json.loads((argv or sys.argv[1:])[0])
+    logging.basicConfig(level=logging.INFO if is_main_process() else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # The ranks share this machine's cores unless torch_threads says otherwise.
+    set_threads(args.get("torch_threads") or max(1, len(os.sched_getaffinity(0)) // max(1, num_distrib())))
+    run_stage(Stage.from_config(args["stage"]), args["index"], args["previous"], args["tensors_dir"],
+              args["out_dir"], TrainSettings(**args["settings"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The demo chain through a real SLURM (one node on this machine, started by tests/slurm/cluster.sh,
+which .ci/run calls) with profiles/slurm: each training stage is its own SLURM job, and the
+submission equals the one a local run makes.
+
+Skipped, with the reason, where no SLURM runs here: start one with `bash tests/slurm/cluster.sh start`.
+"""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import RESULTS, copy_workflow
+
+STATE = Path(os.environ.get("FASTHF_SLURM_DIR", "/tmp/fasthf-slurm"))
+
+
+def slurm_unavailable() -> str | None:
+    if (STATE / "unavailable").exists():
+        return (STATE / "unavailable").read_text().strip()
+    if shutil.which("sinfo") is None:
+        return "no SLURM on this machine: `bash tests/slurm/cluster.sh start` installs and starts one"
+    done = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    if done.returncode != 0 or not re.search(r"idle|mix|alloc", done.stdout):
+        return f"no SLURM node is up ({(done.stdout + done.stderr).strip()[:200]}): bash tests/slurm/cluster.sh start"
+    return None
+
+
+# The test cluster is one node of this machine's cores and no GPU, without an accounting database:
+# the profile's GPU, thread and memory requests are scaled down, job states come from squeue.
+TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
+                "--slurm-init-seconds-before-status-checks", "2",
+                "--default-resources", "slurm_partition=debug", "runtime=30", "mem_mb=1000",
+                "--set-threads", *(f"{rule}={os.cpu_count()}" for rule in ("train_stage", "lr_find", "predict", "evaluate")),
+                "--set-resources", *(f"{rule}:{key}={value}" for rule in ("train_stage", "lr_find", "predict", "evaluate")
+                                     for key, value in (("gpu", 0), ("mem_mb", 4000)))]
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory):
+    reason = slurm_unavailable()
+    if reason:
+        pytest.skip(f"SLURM: {reason}")
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm"))
+    done = subprocess.run(["snakemake", "--workflow-profile", "profiles/slurm", "--configfile", "config/demo.yaml",
+                           "--jobs", "2", *TEST_CLUSTER], cwd=workdir, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return workdir, done.stdout + done.stderr
+
+
+def slurm_job_ids(workdir: Path, rule: str) -> dict[str, str]:
+    """{wildcards: SLURM job id} from the plugin's per-job logs (.snakemake/slurm_logs/rule_X/WILDCARDS/ID.log)."""
+    logs = sorted((workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}").rglob("*.log"))
+    return {log.parent.name: log.stem for log in logs}
+
+
+def test_each_training_stage_ran_as_its_own_slurm_job(slurm_run):
+    workdir, _ = slurm_run
+    stages = slurm_job_ids(workdir, "train_stage")
+    assert len(stages) == 4 and len(set(stages.values())) == 4, stages
+    for wildcards, job_id in stages.items():
+        record = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
+        assert "JobState=COMPLETED" in record, record  # the scheduler's own record of the job
+        assert "rule_train_stage" in record and wildcards.split("_")[-1] in record
+
+
+def test_internet_steps_ran_on_the_submitting_machine(slurm_run):
+    workdir, _ = slurm_run
+    for rule in ("download", "pretrained"):
+        assert not slurm_job_ids(workdir, rule), f"{rule} is a localrule and must not become a SLURM job"
+    for rule in ("preprocess", "predict", "evaluate"):
+        assert slurm_job_ids(workdir, rule), f"{rule} should have been a SLURM job"
+
+
+def test_the_slurm_submission_equals_the_local_one(slurm_run, demo):
+    workdir, _ = slurm_run
+    local_workdir, _, _ = demo
+    slurm = (workdir / RESULTS / "submission.csv").read_bytes()
+    assert slurm == (local_workdir / RESULTS / "submission.csv").read_bytes()
