@@ -13,7 +13,7 @@ from fasthf.data import LABEL_NAMES, N_LABELS
 from fasthf.distributed import launch_command
 from fasthf.prediction import predict_probs
 from fasthf.tensors import TokenizedSplit, prepare_tensors
-from fasthf.training import Stage, TrainSettings, train_stage
+from fasthf.training import Stage, TrainSettings
 
 
 @pytest.fixture(scope="module")

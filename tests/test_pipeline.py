@@ -1,16 +1,14 @@
 """The whole Snakemake chain on the committed fixture (config/demo.yaml), as a user runs it."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake, wait_for
+from conftest import DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake
+
 
 def test_rerun_resumes_from_the_last_completed_stage(demo):
     workdir, rerun, done_before = demo
