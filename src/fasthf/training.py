@@ -27,7 +27,7 @@ from fastai.torch_core import default_device, num_distrib, rank_distrib, set_see
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
 from .config import check_freeze_to
 from .data import N_LABELS
-from .distributed import in_distributed_launch, is_main_process
+from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
 from .loaders import TokenBatchDL
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
@@ -243,8 +243,6 @@ def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tenso
     if stage.devices <= 1:
         run_stage(stage, index, previous_checkpoint, tensors_dir, out_dir, settings)
         return
-    from .distributed import run_launched
-
     log.info("stage %d: data-parallel over %d processes (accelerate launch)", index, stage.devices)
     run_launched(stage.devices, {"stage": dataclasses.asdict(stage), "index": index,
                                  "previous": str(previous_checkpoint), "tensors_dir": str(tensors_dir),
@@ -257,8 +255,6 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
     whole held-out split validated on every rank (see fasthf.distributed)."""
     from accelerate.utils import DistributedDataParallelKwargs
 
-    from .distributed import ShardedDL, WholeSplitDL
-
     if not is_main_process():
         learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, LogProgress)])
     plain = list(learn.dls.loaders)
@@ -266,7 +262,8 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
     # A parameter that trains but feeds nothing this step (a pooler some heads skip) must not stall DDP.
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)]
     with learn.distrib_ctx(cpu=on_cpu, kwargs_handlers=handlers):
-        learn.dls.loaders = [ShardedDL(plain[0], device=learn.dls.device), WholeSplitDL(plain[1], device=learn.dls.device)]
+        device = learn.dls.device
+        learn.dls.loaders = [ShardedDL(plain[0], device=device), WholeSplitDL(plain[1], device=device)]
         print(f"data-parallel: rank {rank_distrib()} of {num_distrib()}, {len(learn.dls.loaders[0])} training "
               f"batches each, {torch.get_num_threads()} threads", flush=True)
         learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
