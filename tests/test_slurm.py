@@ -63,7 +63,7 @@ def test_each_training_stage_ran_as_its_own_slurm_job(slurm_run):
     for wildcards, job_id in stages.items():
         record = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True, text=True).stdout
         assert "JobState=COMPLETED" in record, record  # the scheduler's own record of the job
-        assert "rule_train_stage" in record and wildcards.split("_")[-1] in record
+        assert f"Comment=rule_train_stage_wildcards_{wildcards}" in record, record  # which stage it ran
 
 
 def test_internet_steps_ran_on_the_submitting_machine(slurm_run):
