@@ -109,5 +109,6 @@ def build_tiny(model_type: str):
     except CannotBuildTiny:
         raise
     except Exception as error:
-        message = str(error).splitlines()[0][:160] if str(error) else "a package it needs is not installed"
+        text = str(error).strip()
+        message = text.splitlines()[0][:160] if text else "a package it needs is not installed"
         raise CannotBuildTiny(f"cannot be built from its config alone ({type(error).__name__}: {message})") from error

@@ -159,7 +159,10 @@ def test_bundle_predicts_without_the_pipeline_and_without_pickle(demo):
                           capture_output=True, text=True, check=True).stdout.splitlines()
     assert [json.loads(line)["index"] for line in many] == probs_file.Sentiment.iloc[:40].tolist()
     from fasthf.bundle import Predictor
+    from fasthf.precision import resolve_precision
 
     got = Predictor(bundle).probs(texts).numpy()
     expected = probs_file[[f"prob_{k}" for k in range(5)]].iloc[:40].to_numpy()
-    assert abs(got - expected).max() < 1e-4
+    # Batched otherwise (40 texts here, 256 in the pipeline), bf16 sums in another order: 3rd decimal.
+    tolerance = 1e-4 if resolve_precision("auto", "cpu").name == "no" else 1e-2
+    assert abs(got - expected).max() < tolerance
