@@ -21,6 +21,7 @@ from encoder_registry import CannotBuildTiny, build_tiny, encoder_types
 from fasthf.architectures import SplitError, group_parameter_names, layer_groups, layer_lists
 from fasthf.tensors import Padding, TokenizedSplit
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
+from test_data import ragged
 
 README = REPO / "README.md"
 REGISTRY = encoder_types()
@@ -61,12 +62,8 @@ def fixed_split(model, rows: int = 8) -> TokenizedSplit:
     vocab = min(getattr(model.config, "vocab_size", 64) or 64, 64)
     rng = np.random.default_rng(0)
     ids = [rng.integers(min(5, vocab - 1), vocab, size=int(n)).tolist() for n in rng.integers(3, 9, size=rows)]
-    lengths = [len(r) for r in ids]
     pad = model.config.pad_token_id if isinstance(getattr(model.config, "pad_token_id", None), int) else 0
-    return TokenizedSplit(input_ids=torch.tensor([t for r in ids for t in r], dtype=torch.int32),
-                          offsets=torch.tensor(np.concatenate([[0], np.cumsum(lengths)])),
-                          phrase_ids=torch.arange(rows), padding=Padding(pad, 0, "right"),
-                          labels=torch.arange(rows) % 5)
+    return ragged(ids, padding=Padding(pad, 0, "right"), labels=[i % 5 for i in range(rows)])
 
 
 def layer_computation(model, split: TokenizedSplit) -> list[torch.Tensor]:

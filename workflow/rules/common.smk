@@ -15,9 +15,13 @@ N_STAGES = len(config["stages"])
 LAST_STAGE = f"{RESULTS}/stages/{N_STAGES}"
 LR_FIND = config["lr_find"] or any(stage["lr_max"] == "auto" for stage in config["stages"])
 
-# Heavy jobs' scheduler resources (config `resources`; a profile's set-resources overrides them).
-TRAIN_RESOURCES = config["resources"]["train"]
-INFER_RESOURCES = config["resources"]["infer"]
+# Heavy jobs' scheduler resources (config `resources`; a profile's set-resources overrides them):
+# threads, and the rest (mem_mb, runtime, gpu) as Snakemake resources.
+TRAIN_THREADS, INFER_THREADS = (config["resources"][kind]["threads"] for kind in ("train", "infer"))
+TRAIN_RESOURCES, INFER_RESOURCES = (
+    {key: value for key, value in config["resources"][kind].items() if key != "threads"}
+    for kind in ("train", "infer")
+)
 
 TRAIN_SETTINGS = {
     key: config[key]

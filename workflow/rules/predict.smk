@@ -13,11 +13,9 @@ rule evaluate:
             caption="../report/confusion.rst",
             category="Evaluation",
         ),
-    threads: INFER_RESOURCES["threads"]
+    threads: INFER_THREADS
     resources:
-        mem_mb=INFER_RESOURCES["mem_mb"],
-        runtime=INFER_RESOURCES["runtime"],
-        gpu=INFER_RESOURCES["gpu"],
+        **INFER_RESOURCES,
     params:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],
@@ -35,11 +33,9 @@ rule predict:
         test=rules.preprocess.output.test,
     output:
         probs=f"{RESULTS}/test_probs.csv",
-    threads: INFER_RESOURCES["threads"]
+    threads: INFER_THREADS
     resources:
-        mem_mb=INFER_RESOURCES["mem_mb"],
-        runtime=INFER_RESOURCES["runtime"],
-        gpu=INFER_RESOURCES["gpu"],
+        **INFER_RESOURCES,
     params:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],

@@ -7,11 +7,9 @@ rule lr_find:
     output:
         result=f"{RESULTS}/lr_find/lr_find.json",
         plot=report(f"{RESULTS}/lr_find/lr_find.png", caption="../report/lr_find.rst", category="Training"),
-    threads: TRAIN_RESOURCES["threads"]
+    threads: TRAIN_THREADS
     resources:
-        mem_mb=TRAIN_RESOURCES["mem_mb"],
-        runtime=TRAIN_RESOURCES["runtime"],
-        gpu=TRAIN_RESOURCES["gpu"],
+        **TRAIN_RESOURCES,
     params:
         stage=config["stages"][0],
         settings=TRAIN_SETTINGS,
@@ -52,11 +50,9 @@ rule train_stage:
         ),
     wildcard_constraints:
         stage=r"\d+",
-    threads: TRAIN_RESOURCES["threads"]
+    threads: TRAIN_THREADS
     resources:
-        mem_mb=TRAIN_RESOURCES["mem_mb"],
-        runtime=TRAIN_RESOURCES["runtime"],
-        gpu=TRAIN_RESOURCES["gpu"],
+        **TRAIN_RESOURCES,
     params:
         stage=stage_config,
         settings=TRAIN_SETTINGS,
