@@ -93,19 +93,19 @@ def choose_precision(setting: str, device, job: str) -> Precision:
 
 
 class Autocast(Callback):
-    """Autocast each forward pass and loss to `dtype` on `device_type`, on any device.
+    """Autocast each forward pass and loss as `precision` says, on any device.
 
     Like fastai's `MixedPrecision` without the gradient scaler, which bf16 does not need (its range is
     fp32's). Predictions are turned back to fp32 before the loss.
     """
     order = 10
 
-    def __init__(self, device_type: str, dtype: torch.dtype = torch.bfloat16):
-        self.device_type, self.dtype = device_type, dtype
+    def __init__(self, precision: Precision):
+        self.precision = precision
         self.context = None
 
     def before_batch(self):
-        self.context = torch.autocast(self.device_type, dtype=self.dtype)
+        self.context = self.precision.autocast()
         self.context.__enter__()
 
     def after_pred(self):

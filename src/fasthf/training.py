@@ -113,7 +113,7 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     if precision.name == "fp16":
         learn.to_fp16()  # fastai's own, with the gradient scaler fp16 needs (CUDA only)
     elif precision.name == "bf16":
-        learn.add_cb(Autocast(precision.device_type, precision.dtype))
+        learn.add_cb(Autocast(precision))
     learn.precision = precision
     return learn
 
