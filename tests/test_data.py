@@ -118,7 +118,7 @@ def test_sorted_batches_are_longest_first_and_sortish_covers_every_item_once():
 def test_prepare_tensors_tokenizes_with_the_tokenizers_special_tokens(competition_files, minilm, tmp_path):
     _, tokenizer = minilm
     summary = prepare_tensors(competition_files["train"], competition_files["test"], tokenizer, tmp_path,
-                              valid_fraction=0.1, seed=0, max_length=128)
+                              max_length=128)
     test = TokenizedSplit.load(tmp_path / "test.safetensors")
     frame = read_test(competition_files["test"])
     assert summary["splits"]["test"]["phrases"] == len(frame) == len(test)
@@ -127,8 +127,8 @@ def test_prepare_tensors_tokenizes_with_the_tokenizers_special_tokens(competitio
     assert tokenizer.decode(test[none_row]) == "[CLS] none [SEP]"
     empty_row = frame.index[frame.Phrase.str.strip() == ""][0]
     assert test[empty_row].tolist() == [tokenizer.cls_token_id, tokenizer.sep_token_id]
-    train, valid = TokenizedSplit.load(tmp_path / "train.safetensors"), TokenizedSplit.load(tmp_path / "valid.safetensors")
-    assert len(train) + len(valid) == len(read_train(competition_files["train"]))
+    train = TokenizedSplit.load(tmp_path / "train.safetensors")  # every training phrase: the folds pick rows
+    assert train.phrase_ids.tolist() == read_train(competition_files["train"]).PhraseId.tolist()
     assert summary["splits"]["train"]["truncated"] == 0
 
 

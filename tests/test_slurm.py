@@ -70,7 +70,7 @@ def test_internet_steps_ran_on_the_submitting_machine(slurm_run):
     workdir, _ = slurm_run
     for rule in ("download", "pretrained"):
         assert not slurm_job_ids(workdir, rule), f"{rule} is a localrule and must not become a SLURM job"
-    for rule in ("preprocess", "predict", "evaluate"):
+    for rule in ("preprocess", "predict", "ensemble"):
         assert slurm_job_ids(workdir, rule), f"{rule} should have been a SLURM job"
 
 

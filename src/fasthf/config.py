@@ -1,6 +1,7 @@
 """The pipeline's configuration: what the command line means by `null`, and checks the schema cannot make."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -40,3 +41,30 @@ def check_freeze_to(freeze_to: int, n_groups: int, key: str) -> None:
         raise StageError(f"{key}.freeze_to is {freeze_to}, but this model has {n_groups} layer groups "
                          f"(embeddings, {n_groups - 2} layers, head): use -1 (head only) to -{n_groups - 1}, or 0 "
                          f"for everything")
+
+
+def model_slug(name: str) -> str:
+    """A folder name for a model name: `roberta-base`, `org/model` -> `org--model`, `pkg:x` -> `x`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", name.removeprefix("pkg:")).strip("-.") or "model"
+
+
+def ensemble_members(config: dict) -> list[dict]:
+    """The members as config names them, each with its name, model, stages and seeds filled in.
+
+    Without `members`, the ensemble is one member: `model` with the top-level `stages` and `seed`.
+    """
+    entries = config.get("members") or [{"model": config["model"]}]
+    members = []
+    for i, entry in enumerate(entries):
+        member = {"name": entry.get("name") or model_slug(entry["model"]), "model": entry["model"],
+                  "stages": entry.get("stages") or config["stages"], "seeds": entry.get("seeds") or [config["seed"]]}
+        if len(set(member["seeds"])) != len(member["seeds"]):
+            raise ValueError(f"members[{i}].seeds repeats a seed: {member['seeds']}")
+        members.append(member)
+    names = [m["name"] for m in members]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"members: the name(s) {repeated} are used twice; give each member its own `name`")
+    if "ensemble" in names:
+        raise ValueError("members: 'ensemble' is the blend's folder; name the member otherwise")
+    return members

@@ -6,8 +6,10 @@ the token never passes through this code, its arguments or its logs.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -19,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 from .data import DataError, read_sample_submission, read_test, read_train
-from .io import write_json
+from .io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +191,14 @@ def read_ledger(ledger: str | Path) -> list[dict]:
     return [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
 
 
-def submit(competition: str, submission: str | Path, message: str, receipt: str | Path,
-           ledger: str | Path, **retry) -> dict:
-    """Upload `submission` with `kaggle competitions submit`, once per file content.
+def submit(competition: str, submission: str | Path, message: str, receipt: str | Path, ledger: str | Path,
+           oof_accuracy: float | None = None, score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
+    """Upload `submission` with `kaggle competitions submit`, once per file content, then wait for its
+    public score (`score_timeout_s` at most; 0: do not wait).
 
-    `ledger` (one JSON line per upload, kept outside Snakemake's outputs) remembers what was sent:
-    a rerun that finds the same file there writes the receipt again without uploading.
+    `ledger` (one JSON line per upload, kept outside Snakemake's outputs) remembers what was sent and
+    what it scored: a rerun that finds the same file there uploads nothing, and asks for the score
+    again only if it is still missing.
     """
     digest = sha256(submission)
     earlier = next((r for r in read_ledger(ledger)
@@ -202,17 +206,66 @@ def submit(competition: str, submission: str | Path, message: str, receipt: str 
     if earlier is not None:
         log.info("%s (sha256 %s) was already submitted at %s; not submitting again",
                  submission, digest[:12], earlier["submitted_at"])
-        write_json(receipt, {**earlier, "uploaded_now": False})
-        return earlier
-    require_credentials()
-    output = run_kaggle(["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
-                        **retry)
-    record = {"competition": competition, "file": str(submission), "sha256": digest, "message": message,
-              "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "kaggle_output": output.strip()}
-    Path(ledger).parent.mkdir(parents=True, exist_ok=True)
-    with open(ledger, "a") as f:
-        f.write(json.dumps(record) + "\n")
-    write_json(receipt, {**record, "uploaded_now": True})
+        record = earlier
+    else:
+        require_credentials()
+        output = run_kaggle(["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
+                            **retry)
+        record = {"competition": competition, "file": str(submission), "sha256": digest, "message": message,
+                  "oof_accuracy": oof_accuracy,
+                  "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                  "kaggle_output": output.strip(), "public_score": None, "score_status": "not asked"}
+        write_ledger(ledger, [*read_ledger(ledger), record])
+    if record.get("public_score") is None and score_timeout_s > 0 and credentials_available():
+        record = {**record, **wait_for_score(competition, Path(record["file"]).name, record["message"],
+                                             score_timeout_s, poll_s, **retry)}
+        write_ledger(ledger, [record if r["sha256"] == digest and r["competition"] == competition else r
+                              for r in read_ledger(ledger)])
+    write_json(receipt, {**record, "uploaded_now": earlier is None})
     return record
 
+
+def wait_for_score(competition: str, file_name: str, message: str, timeout_s: float = 600, poll_s: float = 30,
+                   clock=time.monotonic, sleep=time.sleep, **retry) -> dict:
+    """Poll `kaggle competitions submissions` until the submission (newest with this file name and
+    message) is scored, fails, or `timeout_s` passes; transient errors are retried, never fatal here:
+    the upload already happened, so a missing score is recorded, not raised."""
+    deadline = clock() + timeout_s
+    found, note = None, "not listed yet"
+    while True:
+        try:
+            rows = list(csv.DictReader(io.StringIO(run_kaggle(["competitions", "submissions", "-v", competition],
+                                                              **retry))))
+            found = next((r for r in rows if r.get("fileName") == file_name and r.get("description") == message),
+                         None)
+            note = "not listed yet" if found is None else found.get("status", "")
+        except KaggleError as error:
+            note = f"could not list submissions: {str(error).splitlines()[-1]}"
+        status = note.lower()
+        if found is not None and "complete" in status and found.get("publicScore"):
+            log.info("public score of %s: %s", file_name, found["publicScore"])
+            return {"public_score": float(found["publicScore"]), "score_status": "complete"}
+        if found is not None and "error" in status:
+            log.warning("Kaggle could not score %s: %s", file_name, found)
+            return {"public_score": None, "score_status": "error"}
+        if clock() >= deadline:
+            log.warning("no public score for %s after %.0f s (%s); rerun submit later to ask again",
+                        file_name, timeout_s, note)
+            return {"public_score": None, "score_status": f"no score after {timeout_s:.0f} s ({note})"}
+        log.info("waiting for the public score of %s (%s)", file_name, note)
+        sleep(min(poll_s, max(0.0, deadline - clock())))
+
+
+def write_ledger(ledger: str | Path, records: list[dict]) -> None:
+    ledger = Path(ledger)
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(ledger) as tmp:
+        Path(tmp).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def submissions_table(ledger: str | Path) -> "pd.DataFrame":
+    """Every submission of the ledger: when, method (the message), out-of-fold accuracy, public score."""
+    import pandas as pd
+
+    columns = ["submitted_at", "message", "oof_accuracy", "public_score", "score_status", "file"]
+    return pd.DataFrame([{key: r.get(key) for key in columns} for r in read_ledger(ledger)], columns=columns)

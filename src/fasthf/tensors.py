@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from .data import read_test, read_train, split_by_sentence
+from .data import read_test, read_train
 from .io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,18 @@ class TokenizedSplit:
     def n_inputs(self) -> int:
         """How many leading batch tensors are model inputs (the rest is the label)."""
         return 2 if self.token_type_ids is None else 3
+
+    def subset(self, rows) -> "TokenizedSplit":
+        """The texts at row numbers `rows`, in that order."""
+        rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
+        lengths = self.lengths[rows]
+        offsets = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(lengths, 0)])
+        # token k of the subset comes from source position k + (where its text starts there - here)
+        shift = torch.repeat_interleave(self.offsets[rows] - offsets[:-1], lengths)
+        tokens = torch.arange(int(offsets[-1])) + shift
+        pick = lambda t: None if t is None else t[tokens]  # noqa: E731
+        return TokenizedSplit(self.input_ids[tokens], offsets, self.phrase_ids[rows], self.padding,
+                              None if self.labels is None else self.labels[rows], pick(self.token_type_ids))
 
     def collate(self, idxs) -> tuple[torch.Tensor, ...]:
         """(input_ids, attention_mask[, token_type_ids][, labels]) for the texts `idxs`.
@@ -157,14 +169,13 @@ def tokenize_split(frame: pd.DataFrame, tokenizer, max_length: int) -> tuple[Tok
 
 
 def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, out_dir: str | Path,
-                    valid_fraction: float, seed: int, max_length: int) -> dict:
-    """Read, split and tokenize the competition files once; write train/valid/test tensors and a summary."""
+                    max_length: int) -> dict:
+    """Tokenize the competition files once per tokenizer: every training phrase (the folds pick their
+    rows later, see fasthf.folds) and the test phrases; write the tensors and a summary."""
     out_dir = Path(out_dir)
-    train, valid = split_by_sentence(read_train(train_path), valid_fraction, seed)
-    test = read_test(test_path)
     summary = {"tokenizer": type(tokenizer).__name__, "padding_side": tokenizer.padding_side,
-               "max_length": max_length, "valid_fraction": valid_fraction, "seed": seed, "splits": {}}
-    for name, frame in (("train", train), ("valid", valid), ("test", test)):
+               "max_length": max_length, "splits": {}}
+    for name, frame in (("train", read_train(train_path)), ("test", read_test(test_path))):
         split, n_truncated = tokenize_split(frame, tokenizer, max_length)
         split.save(out_dir / f"{name}.safetensors")
         lengths = split.lengths.float()

@@ -19,7 +19,7 @@ from fastai.callback.core import Callback
 from fastai.callback.progress import ProgressCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat
+from fastai.losses import CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
 from fastai.metrics import accuracy, error_rate
 from fastai.optimizer import Adam
 from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
@@ -29,6 +29,7 @@ from .config import check_freeze_to
 from .data import N_LABELS
 from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
 from .loaders import TokenBatchDL
+from .folds import FoldData
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
 from .precision import Autocast, choose_precision
@@ -79,6 +80,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     seed: int = 42
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16": see fasthf.precision
+    label_smoothing: float = 0.0  # > 0: fastai's LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
 
 
 def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
@@ -102,7 +104,9 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     loaders' device (`fasthf.precision`): bf16 autocasts on CPU too, fp16 is fastai's `to_fp16`.
     """
     model = SequenceClassifier(model).to(dls.device)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(),
+    loss_func = (LabelSmoothingCrossEntropyFlat(eps=settings.label_smoothing) if settings.label_smoothing
+                 else CrossEntropyLossFlat())
+    learn = Learner(dls, model, loss_func=loss_func,
                     opt_func=partial(Adam, decouple_wd=True), wd=settings.weight_decay,
                     metrics=[accuracy, error_rate], splitter=layer_groups, train_bn=False, path=path)
     if progress in ("log", "none"):
@@ -200,12 +204,11 @@ def plot_losses(learn: Learner, title: str):
     return fig
 
 
-def stage_learner(stage: Stage, index: int, checkpoint: str | Path, tensors_dir: str | Path,
+def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldData,
                   out_dir: str | Path, settings: TrainSettings) -> Learner:
-    """A Learner over the cached tensors and `checkpoint`, frozen as `stage` says, seeded for it."""
+    """A Learner over one fold of the cached tensors and `checkpoint`, frozen as `stage` says, seeded for it."""
     set_seed(settings.seed + index, reproducible=True)
-    train = TokenizedSplit.load(Path(tensors_dir) / "train.safetensors")
-    valid = TokenizedSplit.load(Path(tensors_dir) / "valid.safetensors")
+    train, valid = data.load()
     model = load_checkpoint(checkpoint, n_labels=N_LABELS,
                             max_token_id=max(train.max_token_id, valid.max_token_id))
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, path=out_dir)
@@ -215,7 +218,7 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, tensors_dir:
     return learn
 
 
-def find_lr(stage: Stage, checkpoint: str | Path, tensors_dir: str | Path, out_dir: str | Path,
+def find_lr(stage: Stage, checkpoint: str | Path, data: FoldData, out_dir: str | Path,
             settings: TrainSettings, num_it: int = 100) -> dict:
     """fastai's `lr_find` in the first stage's freezing state; writes the plot and the suggestion."""
     import matplotlib
@@ -224,7 +227,7 @@ def find_lr(stage: Stage, checkpoint: str | Path, tensors_dir: str | Path, out_d
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    learn = stage_learner(stage, 0, checkpoint, tensors_dir, out_dir, settings)
+    learn = stage_learner(stage, 0, checkpoint, data, out_dir, settings)
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, LogProgress)])
     suggestion = learn.lr_find(num_it=num_it, show_plot=True)
     fig = plt.gcf()
@@ -237,15 +240,15 @@ def find_lr(stage: Stage, checkpoint: str | Path, tensors_dir: str | Path, out_d
     return result
 
 
-def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
+def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
                 out_dir: str | Path, settings: TrainSettings, torch_threads: int | None = None) -> None:
     """One stage in this process, or with `stage.devices > 1` data-parallel over that many processes."""
     if stage.devices <= 1:
-        run_stage(stage, index, previous_checkpoint, tensors_dir, out_dir, settings)
+        run_stage(stage, index, previous_checkpoint, data, out_dir, settings)
         return
     log.info("stage %d: data-parallel over %d processes (accelerate launch)", index, stage.devices)
     run_launched(stage.devices, {"stage": dataclasses.asdict(stage), "index": index,
-                                 "previous": str(previous_checkpoint), "tensors_dir": str(tensors_dir),
+                                 "previous": str(previous_checkpoint), "data": dataclasses.asdict(data),
                                  "out_dir": str(out_dir), "settings": dataclasses.asdict(settings),
                                  "torch_threads": torch_threads})
 
@@ -270,14 +273,14 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
     learn.dls.loaders = plain
 
 
-def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, tensors_dir: str | Path,
+def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
               out_dir: str | Path, settings: TrainSettings) -> dict:
     """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
 
     Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
     """
     out_dir = Path(out_dir)
-    learn = stage_learner(stage, index, previous_checkpoint, tensors_dir, out_dir, settings)
+    learn = stage_learner(stage, index, previous_checkpoint, data, out_dir, settings)
     groups = trainable_groups(learn)
     n_groups = len(groups)
     lr = stage.lr(n_groups)

@@ -1,19 +1,30 @@
 import re
+from types import SimpleNamespace
 
+from fasthf.config import ensemble_members
 from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
 
-
-def model_slug(name):
-    """results/<slug> for a model name: `roberta-base`, `org/model` -> `org--model`."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "--", name.removeprefix("pkg:")).strip("-.") or "model"
-
+# The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
+# Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.
+MEMBERS = {member["name"]: member for member in ensemble_members(config)}
+FOLDS = config["folds"]
+CHAINS = [(name, seed, fold) for name, member in MEMBERS.items() for seed in member["seeds"] for fold in range(FOLDS)]
 
 DATA = config["data_dir"]
-RESULTS = config["results_dir"] or f"results/{model_slug(config['model'])}"
+RESULTS = config["results_dir"] or f"results/{next(iter(MEMBERS)) if len(MEMBERS) == 1 else 'ensemble'}"
 LOGS = f"{RESULTS}/logs"
-N_STAGES = len(config["stages"])
-LAST_STAGE = f"{RESULTS}/stages/{N_STAGES}"
-LR_FIND = config["lr_find"] or any(stage["lr_max"] == "auto" for stage in config["stages"])
+MEMBER = f"{RESULTS}/{{member}}"
+CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/fold{{fold}}"
+CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/fold{{fold}}"
+ENSEMBLE = f"{RESULTS}/ensemble"
+
+
+wildcard_constraints:
+    member="|".join(map(re.escape, MEMBERS)),
+    seed=r"\d+",
+    fold=r"\d+",
+    stage=r"\d+",
+
 
 # Heavy jobs' scheduler resources (config `resources`; a profile's set-resources overrides them):
 # threads, and the rest (mem_mb, runtime, gpu) as Snakemake resources.
@@ -23,36 +34,72 @@ TRAIN_RESOURCES, INFER_RESOURCES = (
     for kind in ("train", "infer")
 )
 
-TRAIN_SETTINGS = {
-    key: config[key]
-    for key in ("batch_size", "eval_batch_size", "weight_decay", "seed", "mixed_precision")
-}
+
+def train_settings(wildcards):
+    """TrainSettings for a chain: the config's, seeded with the chain's seed (or the member's first)."""
+    seed = int(wildcards.seed) if hasattr(wildcards, "seed") else MEMBERS[wildcards.member]["seeds"][0]
+    keys = ("batch_size", "eval_batch_size", "weight_decay", "mixed_precision", "label_smoothing")
+    return {**{key: config[key] for key in keys}, "seed": seed}
 
 
-def checkpoint_before(wildcards):
-    """Stage 1 starts from the pretrained model, stage k from stage k-1's checkpoint."""
-    stage = int(wildcards.stage)
-    return f"{RESULTS}/pretrained" if stage == 1 else f"{RESULTS}/stages/{stage - 1}/model"
+def chain_dir(wildcards):
+    return f"{RESULTS}/{wildcards.member}/seed{wildcards.seed}/fold{wildcards.fold}"
+
+
+def stages_of(wildcards):
+    return MEMBERS[wildcards.member]["stages"]
 
 
 def stage_config(wildcards):
-    return config["stages"][int(wildcards.stage) - 1]
+    return stages_of(wildcards)[int(wildcards.stage) - 1]
+
+
+def last_stage(wildcards):
+    """The chain's last stage's checkpoint: what predict and export read."""
+    return f"{chain_dir(wildcards)}/stages/{len(stages_of(wildcards))}/model"
+
+
+# What the bundle exports (an ensemble of one has one chain)
+FIRST_CHAIN_MODEL = last_stage(SimpleNamespace(**dict(zip(("member", "seed", "fold"), CHAINS[0]))))
+
+
+def checkpoint_before(wildcards):
+    """Stage 1 starts from the member's pretrained model, stage k from stage k-1's checkpoint."""
+    stage = int(wildcards.stage)
+    return f"{RESULTS}/{wildcards.member}/pretrained" if stage == 1 else f"{chain_dir(wildcards)}/stages/{stage - 1}/model"
+
+
+def needs_lr_find(name):
+    return config["lr_find"] or any(stage["lr_max"] == "auto" for stage in MEMBERS[name]["stages"])
 
 
 def lr_find_result(wildcards):
-    """lr_find's suggestion, for a stage that asks for `lr_max: auto`."""
-    return f"{RESULTS}/lr_find/lr_find.json" if stage_config(wildcards)["lr_max"] == "auto" else []
+    """lr_find's suggestion (one per member), for a stage that asks for `lr_max: auto`."""
+    return f"{RESULTS}/{wildcards.member}/lr_find/lr_find.json" if stage_config(wildcards)["lr_max"] == "auto" else []
+
+
+def each_chain(pattern):
+    """`pattern` (with {member}, {seed}, {fold}) for every chain of the ensemble."""
+    return [pattern.format(member=member, seed=seed, fold=fold) for member, seed, fold in CHAINS]
+
+
+def chain_stage_metrics(wildcards):
+    return [f"{chain_dir(wildcards)}/stages/{i}/metrics.json" for i in range(1, len(stages_of(wildcards)) + 1)]
+
+
+def describe_ensemble():
+    """How submit messages name the method: the model, or the ensemble's shape."""
+    seeds = sum(len(member["seeds"]) for member in MEMBERS.values())
+    if len(MEMBERS) == 1 and seeds == 1:
+        return next(iter(MEMBERS.values()))["model"] + (f" x {FOLDS} folds" if FOLDS > 1 else "")
+    return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {FOLDS} fold(s))"
 
 
 def final_outputs():
-    outputs = [
-        f"{RESULTS}/submission.csv",
-        f"{RESULTS}/stages.csv",
-        f"{RESULTS}/evaluation/metrics.json",
-        f"{RESULTS}/bundle",
-    ]
-    if LR_FIND:
-        outputs.append(f"{RESULTS}/lr_find/lr_find.json")
+    outputs = [f"{RESULTS}/submission.csv", f"{ENSEMBLE}/members.csv", *each_chain(f"{CHAIN}/stages.csv")]
+    outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
+    if len(CHAINS) == 1:  # the inference bundle holds one model
+        outputs.append(f"{RESULTS}/bundle")
     if config["submit"]:
         outputs.append(f"{RESULTS}/submission_receipt.json")
     return outputs

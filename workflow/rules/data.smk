@@ -14,40 +14,56 @@ rule download:
         "../scripts/download.py"
 
 
-rule pretrained:
-    """The pretrained model with a fresh 5-class head, and its tokenizer, saved locally."""
+rule folds:
+    """Which training phrases each fold holds out, grouped by sentence; shared by every member and seed."""
+    input:
+        train=rules.download.output.train,
     output:
-        directory(f"{RESULTS}/pretrained"),
+        folds=f"{RESULTS}/folds.csv",
+        summary=report(f"{RESULTS}/folds_summary.csv", caption="../report/folds.rst", category="Data"),
     params:
-        model=config["model"],
+        folds=FOLDS,
+        valid_fraction=config["valid_fraction"],
         seed=config["seed"],
     log:
-        f"{LOGS}/pretrained.log",
+        f"{LOGS}/folds.log",
+    script:
+        "../scripts/folds.py"
+
+
+rule pretrained:
+    """A member's pretrained model with a fresh 5-class head, and its tokenizer, saved locally."""
+    output:
+        directory(f"{MEMBER}/pretrained"),
+    params:
+        model=lambda wildcards: MEMBERS[wildcards.member]["model"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/{{member}}/pretrained.log",
     script:
         "../scripts/pretrained.py"
 
 
 rule preprocess:
-    """Split by sentence and tokenize once; later steps read these tensors only."""
+    """Tokenize every training and test phrase once per member; the folds pick their rows later."""
     input:
         train=rules.download.output.train,
         test=rules.download.output.test,
         pretrained=rules.pretrained.output[0],
     output:
-        train=f"{RESULTS}/tensors/train.safetensors",
-        valid=f"{RESULTS}/tensors/valid.safetensors",
-        test=f"{RESULTS}/tensors/test.safetensors",
-        summary=f"{RESULTS}/tensors/summary.json",
+        train=f"{MEMBER}/tensors/train.safetensors",
+        test=f"{MEMBER}/tensors/test.safetensors",
+        summary=f"{MEMBER}/tensors/summary.json",
         example_batch=report(
-            f"{RESULTS}/tensors/example_batch.csv",
+            f"{MEMBER}/tensors/example_batch.csv",
             caption="../report/example_batch.rst",
             category="Data",
+            subcategory="{member}",
         ),
     params:
-        valid_fraction=config["valid_fraction"],
         seed=config["seed"],
         max_length=config["max_length"],
     log:
-        f"{LOGS}/preprocess.log",
+        f"{LOGS}/{{member}}/preprocess.log",
     script:
         "../scripts/preprocess.py"

@@ -1,38 +1,14 @@
-rule evaluate:
-    """The last stage on the validation split: per-class accuracy and confusion matrix."""
-    input:
-        model=f"{LAST_STAGE}/model",
-        valid=rules.preprocess.output.valid,
-    output:
-        metrics=f"{RESULTS}/evaluation/metrics.json",
-        per_class=report(
-            f"{RESULTS}/evaluation/per_class.csv", caption="../report/per_class.rst", category="Evaluation"
-        ),
-        confusion=report(
-            f"{RESULTS}/evaluation/confusion_matrix.png",
-            caption="../report/confusion.rst",
-            category="Evaluation",
-        ),
-    threads: INFER_THREADS
-    resources:
-        **INFER_RESOURCES,
-    params:
-        batch_size=config["eval_batch_size"],
-        mixed_precision=config["mixed_precision"],
-        torch_threads=config["torch_threads"],
-    log:
-        f"{LOGS}/evaluate.log",
-    script:
-        "../scripts/evaluate.py"
-
-
 rule predict:
-    """Test-set probabilities from the last stage, in the test file's row order."""
+    """A chain's last stage on the phrases its fold held out and on the test phrases."""
     input:
-        model=f"{LAST_STAGE}/model",
+        model=last_stage,
+        tensors=rules.preprocess.output.train,
         test=rules.preprocess.output.test,
+        folds=rules.folds.output.folds,
     output:
-        probs=f"{RESULTS}/test_probs.csv",
+        held_out=f"{CHAIN}/held_out_probs.csv",
+        test=f"{CHAIN}/test_probs.csv",
+        timing=f"{CHAIN}/predict.json",
     threads: INFER_THREADS
     resources:
         **INFER_RESOURCES,
@@ -41,15 +17,57 @@ rule predict:
         mixed_precision=config["mixed_precision"],
         torch_threads=config["torch_threads"],
     log:
-        f"{LOGS}/predict.log",
+        f"{CHAIN_LOGS}/predict.log",
     script:
         "../scripts/predict.py"
+
+
+rule ensemble:
+    """Out-of-fold accuracy of every seed, member and the blend; blend weights fitted out of fold only."""
+    input:
+        held_out=each_chain(rules.predict.output.held_out),
+        test=each_chain(rules.predict.output.test),
+        timing=each_chain(rules.predict.output.timing),
+        stages=each_chain(f"{CHAIN}/stages.csv"),
+        train=rules.download.output.train,
+        folds=rules.folds.output.folds,
+    output:
+        members=report(f"{ENSEMBLE}/members.csv", caption="../report/members.rst", category="Ensemble"),
+        accuracy_plot=report(f"{ENSEMBLE}/accuracy.png", caption="../report/members.rst", category="Ensemble"),
+        per_class=report(f"{ENSEMBLE}/per_class.csv", caption="../report/per_class.rst", category="Ensemble"),
+        confusion=report(f"{ENSEMBLE}/confusion_matrix.png", caption="../report/confusion.rst", category="Ensemble"),
+        oof=f"{ENSEMBLE}/oof_probs.csv",
+        test=f"{ENSEMBLE}/test_probs.csv",
+        metrics=f"{ENSEMBLE}/metrics.json",
+    params:
+        chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "fold": fold} for member, seed, fold in CHAINS],
+    log:
+        f"{LOGS}/ensemble.log",
+    script:
+        "../scripts/ensemble.py"
+
+
+rule phrase_memory:
+    """Final test labels: the ensemble's, except test phrases found verbatim in train.tsv take its label."""
+    input:
+        probs=rules.ensemble.output.test,
+        train=rules.download.output.train,
+        test=rules.download.output.test,
+    output:
+        predictions=f"{RESULTS}/predictions.csv",
+        counts=report(f"{RESULTS}/phrase_memory.csv", caption="../report/phrase_memory.rst", category="Ensemble"),
+    params:
+        enabled=config["phrase_memory"],
+    log:
+        f"{LOGS}/phrase_memory.log",
+    script:
+        "../scripts/phrase_memory.py"
 
 
 rule submission:
     """submission.csv, validated against sampleSubmission.csv before it is written."""
     input:
-        probs=rules.predict.output.probs,
+        predictions=rules.phrase_memory.output.predictions,
         sample_submission=rules.download.output.sample_submission,
     output:
         f"{RESULTS}/submission.csv",
@@ -60,14 +78,18 @@ rule submission:
 
 
 rule export:
-    """Inference bundle: the last stage's weights (safetensors), the tokenizer and the label names."""
+    """Inference bundle of an ensemble of one: the last stage's weights (safetensors), tokenizer, labels."""
     input:
-        model=f"{LAST_STAGE}/model",
-        pretrained=rules.pretrained.output[0],
+        model=FIRST_CHAIN_MODEL,
+        pretrained=f"{RESULTS}/{CHAINS[0][0]}/pretrained",
     output:
         directory(f"{RESULTS}/bundle"),
     params:
-        info={"model": config["model"], "max_length": config["max_length"], "stages": N_STAGES},
+        info={
+            "model": MEMBERS[CHAINS[0][0]]["model"],
+            "max_length": config["max_length"],
+            "stages": len(MEMBERS[CHAINS[0][0]]["stages"]),
+        },
     log:
         f"{LOGS}/export.log",
     script:

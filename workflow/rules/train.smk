@@ -1,75 +1,83 @@
 rule lr_find:
-    """fastai's lr_find in the first stage's freezing state: loss-vs-lr plot and suggested lr."""
+    """fastai's lr_find in the first stage's freezing state (fold 0): loss-vs-lr plot and suggested lr."""
     input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
+        tensors=rules.preprocess.output.train,
+        folds=rules.folds.output.folds,
         pretrained=rules.pretrained.output[0],
     output:
-        result=f"{RESULTS}/lr_find/lr_find.json",
-        plot=report(f"{RESULTS}/lr_find/lr_find.png", caption="../report/lr_find.rst", category="Training"),
+        result=f"{MEMBER}/lr_find/lr_find.json",
+        plot=report(
+            f"{MEMBER}/lr_find/lr_find.png",
+            caption="../report/lr_find.rst",
+            category="Training",
+            subcategory="{member}",
+        ),
     threads: TRAIN_THREADS
     resources:
         **TRAIN_RESOURCES,
     params:
-        stage=config["stages"][0],
-        settings=TRAIN_SETTINGS,
+        stage=lambda wildcards: stages_of(wildcards)[0],
+        settings=train_settings,
         torch_threads=config["torch_threads"],
     log:
-        f"{LOGS}/lr_find.log",
+        f"{LOGS}/{{member}}/lr_find.log",
     script:
         "../scripts/lr_find.py"
 
 
 rule train_stage:
-    """One gradual-unfreezing stage (freeze_to + fit_one_cycle) from the previous stage's checkpoint."""
+    """One gradual-unfreezing stage of one chain (freeze_to + fit_one_cycle) from the previous checkpoint."""
     input:
-        train=rules.preprocess.output.train,
-        valid=rules.preprocess.output.valid,
+        tensors=rules.preprocess.output.train,
+        folds=rules.folds.output.folds,
         previous=checkpoint_before,
         lr_find=lr_find_result,
     output:
-        model=directory(f"{RESULTS}/stages/{{stage}}/model"),
-        metrics=f"{RESULTS}/stages/{{stage}}/metrics.json",
+        model=directory(f"{CHAIN}/stages/{{stage}}/model"),
+        metrics=f"{CHAIN}/stages/{{stage}}/metrics.json",
         history=report(
-            f"{RESULTS}/stages/{{stage}}/history.csv",
+            f"{CHAIN}/stages/{{stage}}/history.csv",
             caption="../report/history.rst",
             category="Training",
-            subcategory="stage {stage}",
+            subcategory="{member} seed {seed} fold {fold}",
         ),
         groups=report(
-            f"{RESULTS}/stages/{{stage}}/groups.csv",
+            f"{CHAIN}/stages/{{stage}}/groups.csv",
             caption="../report/groups.rst",
             category="Training",
-            subcategory="stage {stage}",
+            subcategory="{member} seed {seed} fold {fold}",
         ),
         loss_plot=report(
-            f"{RESULTS}/stages/{{stage}}/loss.png",
+            f"{CHAIN}/stages/{{stage}}/loss.png",
             caption="../report/loss.rst",
             category="Training",
-            subcategory="stage {stage}",
+            subcategory="{member} seed {seed} fold {fold}",
         ),
-    wildcard_constraints:
-        stage=r"\d+",
     threads: TRAIN_THREADS
     resources:
         **TRAIN_RESOURCES,
     params:
         stage=stage_config,
-        settings=TRAIN_SETTINGS,
+        settings=train_settings,
         torch_threads=config["torch_threads"],
     log:
-        f"{LOGS}/stage_{{stage}}.log",
+        f"{CHAIN_LOGS}/stage_{{stage}}.log",
     script:
         "../scripts/train_stage.py"
 
 
 rule stages_table:
-    """Every stage's validation metrics and time in one table."""
+    """One chain's stages: held-out metrics and time, one row each."""
     input:
-        expand(f"{RESULTS}/stages/{{stage}}/metrics.json", stage=range(1, N_STAGES + 1)),
+        chain_stage_metrics,
     output:
-        report(f"{RESULTS}/stages.csv", caption="../report/stages.rst", category="Training"),
+        report(
+            f"{CHAIN}/stages.csv",
+            caption="../report/stages.rst",
+            category="Training",
+            subcategory="{member} seed {seed} fold {fold}",
+        ),
     log:
-        f"{LOGS}/stages_table.log",
+        f"{CHAIN_LOGS}/stages_table.log",
     script:
         "../scripts/stages_table.py"

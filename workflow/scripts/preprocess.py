@@ -1,4 +1,4 @@
-"""Snakemake entry point: sentence-grouped split and one batched tokenization into cached tensors."""
+"""Snakemake entry point: one batched tokenization of a member's training and test phrases into cached tensors."""
 import json
 import time
 from pathlib import Path
@@ -16,8 +16,7 @@ with job_log(snakemake.log[0]):
     started = time.time()
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.pretrained)
     summary = prepare_tensors(snakemake.input.train, snakemake.input.test, tokenizer,
-                              Path(snakemake.output.train).parent, snakemake.params.valid_fraction,
-                              snakemake.params.seed, snakemake.params.max_length)
+                              Path(snakemake.output.train).parent, snakemake.params.max_length)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
     # A few training rows as the model will see them, to check the special tokens and padding by eye.

@@ -6,10 +6,10 @@ from fasthf.logs import job_log
 from fasthf.submission import make_submission, write_submission
 
 with job_log(snakemake.log[0]):
-    probs = pd.read_csv(snakemake.input.probs)
+    predictions = pd.read_csv(snakemake.input.predictions)
     sample = read_sample_submission(snakemake.input.sample_submission)
-    # The sample's row order is the one Kaggle expects; the probabilities carry their PhraseIds.
-    labels = probs.set_index("PhraseId").Sentiment.reindex(sample.PhraseId)
+    # The sample's row order is the one Kaggle expects; the predictions carry their PhraseIds.
+    labels = predictions.set_index("PhraseId").Sentiment.reindex(sample.PhraseId)
     submission = make_submission(sample.PhraseId, labels.fillna(-1))
     write_submission(snakemake.output[0], submission, sample)
     print(f"{snakemake.output[0]}: {len(submission)} rows, valid against {snakemake.input.sample_submission}")

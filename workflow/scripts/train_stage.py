@@ -1,7 +1,8 @@
-"""Snakemake entry point: one training stage from the previous stage's checkpoint."""
+"""Snakemake entry point: one training stage of one chain from the previous stage's checkpoint."""
 from pathlib import Path
 
 from fasthf.architectures import set_threads
+from fasthf.folds import FoldData
 from fasthf.io import read_json
 from fasthf.logs import job_log
 from fasthf.training import Stage, TrainSettings, train_stage
@@ -11,6 +12,7 @@ with job_log(snakemake.log[0]):
     stage = Stage.from_config(snakemake.params.stage)
     if snakemake.input.lr_find:
         stage = stage.with_found_lr(read_json(snakemake.input.lr_find))
-    train_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, Path(snakemake.input.train).parent,
+    data = FoldData(snakemake.input.tensors, snakemake.input.folds, int(snakemake.wildcards.fold))
+    train_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, data,
                 Path(snakemake.output.metrics).parent, TrainSettings(**snakemake.params.settings),
                 snakemake.params.torch_threads)

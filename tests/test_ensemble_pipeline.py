@@ -1,0 +1,103 @@
+"""An ensemble run on the fixture (config/demo-ensemble.yaml: 2 members x 2 folds), killed and rerun, as a user runs it."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import copy_workflow
+
+COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo-ensemble.yaml"]
+RESULTS = Path("results/demo-ensemble")
+MEMBERS = ["minilm-gradual", "minilm-top"]
+CHAINS = [RESULTS / member / "seed42" / f"fold{fold}" for member in MEMBERS for fold in (0, 1)]
+
+
+def finished_stages(workdir):
+    return {path: path.stat().st_mtime_ns for path in (workdir / RESULTS).glob("*/seed*/fold*/stages/*/metrics.json")}
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory):
+    """Start the ensemble, kill every job hard once some stage has finished, rerun; (workdir, finished, rerun log)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("ensemble"))
+    run = subprocess.Popen(COMMAND, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.time() + 600
+    while not finished_stages(workdir):
+        assert run.poll() is None and time.time() < deadline, "no stage finished"
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)  # a lost machine: no clean-up
+    run.wait()
+    finished = finished_stages(workdir)
+    done = subprocess.run(COMMAND, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return workdir, finished, done.stdout + done.stderr
+
+
+def test_a_killed_ensemble_rerun_retrains_nothing_that_finished(ensemble_run):
+    workdir, finished, rerun = ensemble_run
+    assert finished
+    for path, mtime in finished.items():
+        assert path.stat().st_mtime_ns == mtime, path
+        assert f"output: {path.parent.relative_to(workdir)}/model" not in rerun  # its job did not run again
+    assert "Nothing to be done" in subprocess.run([*COMMAND, "--dry-run"], cwd=workdir, capture_output=True,
+                                                  text=True).stdout
+
+
+def test_every_chain_trained_and_every_training_phrase_is_predicted_out_of_fold_once(ensemble_run):
+    workdir, _, _ = ensemble_run
+    train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
+    folds = pd.read_csv(workdir / RESULTS / "folds.csv")
+    for chain in CHAINS:
+        held_out = pd.read_csv(workdir / chain / "held_out_probs.csv")
+        fold = int(chain.name.removeprefix("fold"))
+        assert set(held_out.PhraseId) == set(folds.PhraseId[folds.fold == fold])
+        assert (workdir / chain / "stages.csv").exists()
+    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
+    assert sorted(oof.PhraseId) == sorted(train.PhraseId)
+    assert oof.label.tolist() == train.set_index("PhraseId").Sentiment.loc[oof.PhraseId].tolist()
+
+
+def test_the_members_table_scores_each_member_and_the_blend(ensemble_run):
+    workdir, _, _ = ensemble_run
+    table = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv")
+    assert table.name.tolist() == [f"{m} seed 42" for m in MEMBERS] + ["ensemble"]
+    assert table.phrases.tolist() == [2971] * 3
+    assert table.weight.iloc[:2].sum() == pytest.approx(1) and (table.seconds > 0).all()
+    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
+    assert table.accuracy.iloc[-1] == pytest.approx((oof.Sentiment == oof.label).mean())
+    for column in ("accuracy negative", "accuracy neutral", "accuracy positive", "log_loss"):
+        assert table[column].notna().all()
+
+
+def test_phrase_memory_sets_the_verbatim_test_phrases_and_leaves_out_of_fold_predictions_alone(ensemble_run):
+    workdir, _, _ = ensemble_run
+    train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
+    test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
+    predictions = pd.read_csv(workdir / RESULTS / "predictions.csv")
+    known = test.Phrase.isin(set(train.Phrase))
+    assert predictions.from_memory.tolist() == known.tolist()
+    label_of = train.set_index("Phrase").Sentiment
+    assert predictions.Sentiment[known].tolist() == test.Phrase[known].map(label_of).tolist()
+    counts = pd.read_csv(workdir / RESULTS / "phrase_memory.csv").iloc[0]
+    assert counts.set_from_memory == known.sum()
+    assert counts.changed_answer == (predictions.Sentiment != predictions.model_sentiment).sum()
+    # the out-of-fold predictions are the blend's own: no phrase there took a label from anywhere
+    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
+    assert oof.Sentiment.tolist() == oof[[f"prob_{k}" for k in range(5)]].to_numpy().argmax(axis=1).tolist()
+    blended = pd.read_csv(workdir / RESULTS / "ensemble" / "test_probs.csv").set_index("PhraseId").Sentiment
+    assert predictions.model_sentiment.tolist() == blended.loc[predictions.PhraseId].tolist()
+
+
+def test_the_ensemble_submission_validates(ensemble_run):
+    workdir, _, _ = ensemble_run
+    done = subprocess.run([sys.executable, "-m", "fasthf", "validate-submission", str(RESULTS / "submission.csv"),
+                           "--sample", "data/demo/sampleSubmission.csv"], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (workdir / RESULTS / "bundle").exists()  # a bundle holds one model; this ensemble has four
