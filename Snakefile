@@ -1,5 +1,7 @@
-# fasthf: download -> pretrained -> preprocess -> [lr_find] -> one job per training stage
-#         -> evaluate, predict -> submission -> submit; export (inference bundle).
+# fasthf: download -> folds; per member: pretrained -> preprocess -> [lr_find];
+#         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
+#         ensemble (out-of-fold blend) -> phrase_memory -> submission -> submit (and the public score);
+#         export (inference bundle of an ensemble of one).
 # Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
 

