@@ -19,12 +19,26 @@ CHAINS = [RESULTS / member / "seed42" / f"fold{fold}" for member in MEMBERS for 
 
 
 def finished_stages(workdir):
-    return {path: path.stat().st_mtime_ns for path in (workdir / RESULTS).glob("*/seed*/fold*/stages/*/metrics.json")}
+    """{metrics.json: mtime} of the stages Snakemake has finished: those whose chain has started the next
+    job (the next stage, or predict after the last), which Snakemake does only after it recorded this one."""
+    finished = {}
+    for log in (workdir / RESULTS / "logs").glob("*/seed*/fold*/*.log"):
+        stage = int(log.stem.removeprefix("stage_")) - 1 if log.stem.startswith("stage_") else None
+        chain = workdir / RESULTS / log.parent.relative_to(workdir / RESULTS / "logs")
+        if log.stem == "predict":
+            stage = max(int(p.name) for p in (chain / "stages").iterdir())
+        if stage:
+            metrics = chain / "stages" / str(stage) / "metrics.json"
+            finished[metrics] = metrics.stat().st_mtime_ns
+    return finished
 
 
 @pytest.fixture(scope="module")
 def ensemble_run(tmp_path_factory):
-    """Start the ensemble, kill every job hard once some stage has finished, rerun; (workdir, finished, rerun log)."""
+    """Start the ensemble, kill every job hard once some stage has finished, rerun; (workdir, finished, rerun log).
+
+    A stage whose files are all written but whose job Snakemake had not yet recorded as done when the
+    kill came is rightly trained again (`rerun-incomplete`); only recorded ones must survive."""
     workdir = copy_workflow(tmp_path_factory.mktemp("ensemble"))
     run = subprocess.Popen(COMMAND, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
