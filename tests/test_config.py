@@ -45,6 +45,8 @@ def test_members_default_to_the_single_model_and_must_be_told_apart():
     two = {**config, "members": [{"model": "roberta-base"}, {"model": "roberta-base", "seeds": [1, 2]}]}
     with pytest.raises(ValueError, match="'roberta-base'.* used twice"):
         ensemble_members(two)
+    with pytest.raises(ValueError, match="'logs'.* a folder of the results"):
+        ensemble_members({**config, "members": [{"model": "x", "name": "logs"}]})
     with pytest.raises(ValueError, match="repeats a seed"):
         ensemble_members({**config, "members": [{"model": "x", "seeds": [1, 1]}]})
     with pytest.raises(Exception, match="name"):

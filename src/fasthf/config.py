@@ -65,6 +65,8 @@ def ensemble_members(config: dict) -> list[dict]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"members: the name(s) {repeated} are used twice; give each member its own `name`")
-    if "ensemble" in names:
-        raise ValueError("members: 'ensemble' is the blend's folder; name the member otherwise")
+    taken = sorted(set(names) & {"ensemble", "logs", "bundle"})
+    if taken:
+        raise ValueError(f"members: {taken} is a folder of the results already (the blend, the logs, the "
+                         f"bundle); name the member otherwise")
     return members
