@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 from scipy.special import softmax
 
 from .data import LABEL_NAMES, N_LABELS
-from .evaluation import confusion_matrix
+from .evaluation import confusion_matrix, per_class_accuracy
 
 PROB_COLUMNS = [f"prob_{k}" for k in range(N_LABELS)]
 
@@ -103,11 +103,10 @@ def cross_fitted_blend(probs: list[np.ndarray], labels: np.ndarray, folds: np.nd
 def accuracy_row(probs: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy, log loss and accuracy within each true class."""
     matrix = confusion_matrix(labels, probs.argmax(axis=1), N_LABELS)
-    row = {"phrases": int(len(labels)), "accuracy": float(matrix.trace() / max(matrix.sum(), 1)),
-           "log_loss": log_loss(probs, labels)}
-    for k, name in enumerate(LABEL_NAMES):
-        row[f"accuracy {name}"] = float(matrix[k, k] / matrix[k].sum()) if matrix[k].sum() else float("nan")
-    return row
+    per_class = per_class_accuracy(matrix, LABEL_NAMES)
+    return {"phrases": int(len(labels)), "accuracy": float(matrix.trace() / max(matrix.sum(), 1)),
+            "log_loss": log_loss(probs, labels),
+            **{f"accuracy {name}": float(acc) for name, acc in zip(per_class.label, per_class.accuracy)}}
 
 
 @dataclass

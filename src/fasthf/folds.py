@@ -52,12 +52,17 @@ class FoldData:
 
     def load(self) -> tuple[TokenizedSplit, TokenizedSplit]:
         """(training side, held-out side) of this fold."""
-        phrases = TokenizedSplit.load(self.tensors)
-        held_out = held_out_mask(pd.read_csv(self.folds), phrases.phrase_ids.numpy(), self.fold)
+        phrases, held_out = self._phrases_and_mask()
         return phrases.subset(np.flatnonzero(~held_out)), phrases.subset(np.flatnonzero(held_out))
 
     def held_out(self) -> TokenizedSplit:
-        return self.load()[1]
+        """The held-out side only (what prediction needs), without building the training side."""
+        phrases, held_out = self._phrases_and_mask()
+        return phrases.subset(np.flatnonzero(held_out))
+
+    def _phrases_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
+        phrases = TokenizedSplit.load(self.tensors)
+        return phrases, held_out_mask(pd.read_csv(self.folds), phrases.phrase_ids.numpy(), self.fold)
 
 
 def held_out_mask(table: pd.DataFrame, phrase_ids: np.ndarray, fold: int) -> np.ndarray:
