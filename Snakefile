@@ -1,7 +1,9 @@
-# fasthf: download -> folds; per member: pretrained -> preprocess -> [lr_find];
+# fasthf: download (checked against the competition's description, task inferred) -> folds;
+#         per member: pretrained -> preprocess -> [lr_find];
 #         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
-#         ensemble (out-of-fold blend) -> phrase_memory -> submission -> submit (and the public score);
-#         export (inference bundle of an ensemble of one).
+#         ensemble (out-of-fold blend, the competition's metric) -> phrase_memory -> submission
+#         -> submit (and the public score) -> summary; export (inference bundle of an ensemble of one).
+# The competition is data: config `competition` (a preset of config/competitions/, or a description).
 # Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
 

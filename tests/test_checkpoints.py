@@ -5,12 +5,12 @@ import shutil
 import pytest
 
 from fasthf.architectures import CheckpointError, check_vocabulary, load_checkpoint, load_pretrained
-from fasthf.data import LABEL_NAMES
+from conftest import label_names
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, tiny_model_folder):
-    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), LABEL_NAMES)
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
     folder = tmp_path_factory.mktemp("checkpoint")
     model.save_pretrained(folder)
     return folder
@@ -43,7 +43,7 @@ def test_weights_of_another_architecture_are_refused(checkpoint, tiny_model_fold
     folder = copy(checkpoint, tmp_path)
     other = json.loads((tiny_model_folder("distilbert") / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**other, "num_labels": 5,
-                                                    "id2label": dict(enumerate(LABEL_NAMES))}))
+                                                    "id2label": dict(enumerate(label_names()))}))
     with pytest.raises(CheckpointError, match="weights do not match its distilbert config"):
         load_checkpoint(folder)
 

@@ -1,9 +1,9 @@
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from fasthf.data import DataError, read_test, read_train, split_by_sentence
+from conftest import read_test, read_train, sentiment
+from fasthf.data import DataError, held_out_groups
 from fasthf.loaders import TokenBatchDL
 from fasthf.tensors import Padding, TokenizedSplit, prepare_tensors, tokenize_split
 
@@ -38,8 +38,9 @@ def test_missing_column_is_named(tmp_path):
 @pytest.mark.parametrize("label, message", [("7", "outside 0-4"), ("x", "not a whole number"), ("2.5", "not a whole number")])
 def test_bad_label_names_file_row_and_column(tmp_path, label, message):
     path = write_tsv(tmp_path / "train.tsv", f"PhraseId\tSentenceId\tPhrase\tSentiment\n1\t1\ta\t2\n2\t1\tb\t{label}\n")
+    competition, _ = sentiment()
     with pytest.raises(DataError, match=rf"train\.tsv: line 3: column 'Sentiment'.*{message}"):
-        read_train(path)
+        competition.fit(read_train(path), path=str(path))
 
 
 def test_duplicate_phrase_ids_are_refused(tmp_path):
@@ -50,14 +51,12 @@ def test_duplicate_phrase_ids_are_refused(tmp_path):
 
 def test_validation_split_keeps_sentences_whole_and_is_seeded(competition_files):
     train = read_train(competition_files["train"])
-    fit, valid = split_by_sentence(train, 0.2, seed=7)
+    held_out = held_out_groups(train.SentenceId.to_numpy(), 0.2, seed=7)
+    fit, valid = train[~held_out], train[held_out]
     assert not set(fit.SentenceId) & set(valid.SentenceId)
-    assert len(fit) + len(valid) == len(train)
     assert valid.SentenceId.nunique() == round(train.SentenceId.nunique() * 0.2)
-    again, _ = split_by_sentence(train, 0.2, seed=7)
-    other, _ = split_by_sentence(train, 0.2, seed=8)
-    assert again.PhraseId.tolist() == fit.PhraseId.tolist()
-    assert other.PhraseId.tolist() != fit.PhraseId.tolist()
+    assert (held_out_groups(train.SentenceId.to_numpy(), 0.2, seed=7) == held_out).all()
+    assert (held_out_groups(train.SentenceId.to_numpy(), 0.2, seed=8) != held_out).any()
 
 
 def ragged(rows, padding=Padding(0, 3, "right"), labels=None, types=None):
@@ -65,7 +64,7 @@ def ragged(rows, padding=Padding(0, 3, "right"), labels=None, types=None):
     return TokenizedSplit(
         input_ids=torch.tensor([t for r in rows for t in r], dtype=torch.int32),
         offsets=torch.tensor(np.concatenate([[0], np.cumsum(lengths)]), dtype=torch.int64),
-        phrase_ids=torch.arange(len(rows)), padding=padding,
+        rows=torch.arange(len(rows)), padding=padding,
         labels=None if labels is None else torch.tensor(labels),
         token_type_ids=None if types is None else torch.tensor([t for r in types for t in r], dtype=torch.int8))
 
@@ -118,24 +117,25 @@ def test_sorted_batches_are_longest_first_and_sortish_covers_every_item_once():
 def test_prepare_tensors_tokenizes_with_the_tokenizers_special_tokens(competition_files, minilm, tmp_path):
     _, tokenizer = minilm
     summary = prepare_tensors(competition_files["train"], competition_files["test"], tokenizer, tmp_path,
-                              max_length=128)
+                              128, *sentiment())
     test = TokenizedSplit.load(tmp_path / "test.safetensors")
     frame = read_test(competition_files["test"])
-    assert summary["splits"]["test"]["phrases"] == len(frame) == len(test)
-    assert test.phrase_ids.tolist() == frame.PhraseId.tolist()
+    assert summary["splits"]["test"]["texts"] == len(frame) == len(test)
+    assert test.rows.tolist() == list(range(len(frame)))
     none_row = frame.index[frame.Phrase == "None"][0]
     assert tokenizer.decode(test[none_row]) == "[CLS] none [SEP]"
     empty_row = frame.index[frame.Phrase.str.strip() == ""][0]
     assert test[empty_row].tolist() == [tokenizer.cls_token_id, tokenizer.sep_token_id]
     train = TokenizedSplit.load(tmp_path / "train.safetensors")  # every training phrase: the folds pick rows
-    assert train.phrase_ids.tolist() == read_train(competition_files["train"]).PhraseId.tolist()
+    train_frame = read_train(competition_files["train"])
+    assert train.rows.tolist() == list(range(len(train_frame)))
+    assert train.labels.tolist() == train_frame.Sentiment.tolist()
     assert summary["splits"]["train"]["truncated"] == 0
 
 
 def test_long_texts_are_truncated_and_counted(minilm):
     _, tokenizer = minilm
-    frame = pd.DataFrame({"PhraseId": [1, 2], "Phrase": ["word " * 50, "short"]})
-    split, n_truncated = tokenize_split(frame, tokenizer, max_length=16)
+    split, n_truncated = tokenize_split(["word " * 50, "short"], tokenizer, max_length=16)
     assert n_truncated == 1
     assert split.lengths.tolist() == [16, 3]
     assert split[0][-1].item() == tokenizer.sep_token_id  # truncation keeps the closing special token

@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from fasthf.architectures import load_checkpoint
-from fasthf.data import LABEL_NAMES, N_LABELS
+from conftest import SENTIMENT_TASK, label_names, read_train, sentiment
 from fasthf.distributed import launch_command
 from fasthf.prediction import predict_probs
-from fasthf.data import read_train
 from fasthf.folds import FoldData, assign_folds
 from fasthf.tensors import prepare_tensors
 from fasthf.training import Stage, TrainSettings
@@ -26,21 +25,22 @@ def two_process_stage(tmp_path_factory, tiny_model_folder, competition_files):
 
     work = tmp_path_factory.mktemp("ddp")
     folder = work / "pretrained"  # what the pretrained rule writes: the model with its 5-class head
-    fetch_pretrained(str(tiny_model_folder("bert")), LABEL_NAMES, folder, seed=0)
+    fetch_pretrained(str(tiny_model_folder("bert")), label_names(), folder, seed=0)
     prepare_tensors(competition_files["train"], competition_files["test"], AutoTokenizer.from_pretrained(str(folder)),
-                    work / "tensors", 64)
-    assign_folds(read_train(competition_files["train"]), 1, 0.1, 42).to_csv(work / "folds.csv", index=False)
+                    work / "tensors", 64, *sentiment())
+    train = read_train(competition_files["train"])
+    assign_folds(train.PhraseId, train.SentenceId.to_numpy(), 1, 0.1, 42).to_csv(work / "folds.csv", index=False)
     data = FoldData(str(work / "tensors" / "train.safetensors"), str(work / "folds.csv"), 0)
     stage = Stage(freeze_to=-2, epochs=1, lr_max=1e-3, devices=2)
     settings = TrainSettings(batch_size=32, eval_batch_size=256, mixed_precision="no")
     # Through the same entry point the train_stage rule calls, in a process of its own so the ranks'
     # output can be read back.
     code = ("import sys, json; from fasthf.training import Stage, TrainSettings, train_stage; "
-            "from fasthf.folds import FoldData; "
+            "from fasthf.folds import FoldData; from fasthf.tasks import task_from; "
             "a = json.loads(sys.argv[1]); train_stage(Stage(**a['stage']), 1, a['previous'], FoldData(**a['data']), a['out'], "
-            "TrainSettings(**a['settings']))")
+            "TrainSettings(**a['settings']), task_from(a['task']))")
     args = {"stage": dataclasses.asdict(stage), "previous": str(folder), "data": dataclasses.asdict(data),
-            "out": str(work / "stage"), "settings": dataclasses.asdict(settings)}
+            "out": str(work / "stage"), "settings": dataclasses.asdict(settings), "task": SENTIMENT_TASK.describe()}
     done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return work, folder, data, done.stdout + done.stderr
@@ -61,7 +61,7 @@ def test_only_rank_0_wrote_and_the_checkpoint_loads_like_any_other(two_process_s
     work, folder, _, _ = two_process_stage
     out = work / "stage"
     assert sorted(p.name for p in out.iterdir()) == ["groups.csv", "history.csv", "loss.png", "metrics.json", "model"]
-    model = load_checkpoint(out / "model", n_labels=N_LABELS)
+    model = load_checkpoint(out / "model", n_labels=SENTIMENT_TASK.n_outputs)
     start = load_checkpoint(folder)
     changed = [n for (n, p), (_, q) in zip(model.named_parameters(), start.named_parameters()) if not torch.equal(p, q)]
     assert changed and all(n.startswith(("bert.encoder.layer.2.", "bert.pooler", "classifier")) for n in changed)
@@ -71,8 +71,8 @@ def test_validation_metrics_cover_the_whole_held_out_split_once(two_process_stag
     work, _, data, _ = two_process_stage
     metrics = json.loads((work / "stage" / "metrics.json").read_text())
     valid = data.held_out()
-    assert metrics["valid_phrases"] == len(valid)
-    model = load_checkpoint(work / "stage" / "model", n_labels=N_LABELS)
+    assert metrics["valid_rows"] == len(valid)
+    model = load_checkpoint(work / "stage" / "model", n_labels=SENTIMENT_TASK.n_outputs)
     probs = predict_probs(model, valid, batch_size=256, device="cpu", precision="no")
     accuracy = float((probs.argmax(dim=1) == valid.labels).float().mean())
     assert metrics["accuracy"] == pytest.approx(accuracy, abs=1e-6)  # the same batches, the whole split

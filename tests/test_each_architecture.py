@@ -1,9 +1,9 @@
 """Every architecture the tutorial supported, plus two modern encoders, built tiny from their configs."""
-import pandas as pd
+import numpy as np
 import pytest
 
 from fasthf.architectures import group_parameter_names, layer_groups, load_pretrained
-from fasthf.data import LABEL_NAMES
+from conftest import SENTIMENT_TASK, label_names
 from fasthf.tensors import tokenize_split
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
 from tiny_models import ARCHITECTURES
@@ -22,7 +22,7 @@ LAYOUT = {
 
 @pytest.fixture(params=ARCHITECTURES)
 def tiny(request, tiny_model_folder):
-    model, tokenizer = load_pretrained(str(tiny_model_folder(request.param)), LABEL_NAMES)
+    model, tokenizer = load_pretrained(str(tiny_model_folder(request.param)), label_names())
     return request.param, model, tokenizer
 
 
@@ -32,8 +32,7 @@ def test_special_tokens_and_padding_side_come_from_the_tokenizer(tiny):
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("a fine movie")["input_ids"])
     assert tokens[:len(first)] == first and tokens[-len(last):] == last
     assert tokenizer.padding_side == side
-    frame = pd.DataFrame({"PhraseId": [1, 2], "Phrase": ["a fine movie", "fine"]})
-    split, _ = tokenize_split(frame, tokenizer, max_length=32)
+    split, _ = tokenize_split(["a fine movie", "fine"], tokenizer, max_length=32)
     ids, mask = split.collate([0, 1])[:2]
     short = int(mask[1].sum())
     pad_positions = slice(0, ids.shape[1] - short) if side == "left" else slice(short, None)
@@ -57,7 +56,7 @@ def test_every_parameter_lands_in_exactly_one_group(tiny):
 
 
 def test_xlm_parallel_layer_lists_are_grouped_by_index(tiny_model_folder):
-    model, _ = load_pretrained(str(tiny_model_folder("xlm")), LABEL_NAMES)
+    model, _ = load_pretrained(str(tiny_model_folder("xlm")), label_names())
     groups = group_parameter_names(model)
     for i, group in enumerate(groups[1:-1]):
         owners = {n.split(".")[1] for n in group}
@@ -68,9 +67,9 @@ def test_xlm_parallel_layer_lists_are_grouped_by_index(tiny_model_folder):
 @pytest.mark.parametrize("k", [1, 2])
 def test_freeze_to_trains_exactly_the_last_k_groups(tiny, k):
     _, model, tokenizer = tiny
-    split, _ = tokenize_split(pd.DataFrame({"PhraseId": [1, 2], "Phrase": ["a", "b c"], "Sentiment": [0, 4]}),
-                              tokenizer, max_length=16)
-    learn = build_learner(make_dataloaders(split, split, TrainSettings(), device="cpu"), model, TrainSettings())
+    split, _ = tokenize_split(["a", "b c"], tokenizer, max_length=16, labels=np.array([0, 4]))
+    learn = build_learner(make_dataloaders(split, split, TrainSettings(), device="cpu"), model, TrainSettings(),
+                          SENTIMENT_TASK)
     learn.freeze_to(-k)
     groups = layer_groups(learn.model)
     assert [all(p.requires_grad for p in g) for g in groups] == [False] * (len(groups) - k) + [True] * k

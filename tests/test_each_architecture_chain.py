@@ -83,4 +83,4 @@ def test_sigkill_mid_stage_then_rerun_gives_the_same_predictions(workdir, tiny_m
     assert (killed_chain / "stages" / "1" / "metrics.json").stat().st_mtime_ns == stage_1
     # Seeded per stage on CPU: the resumed run predicts exactly what the uninterrupted one did.
     assert (killed / "submission.csv").read_bytes() == (reference / "submission.csv").read_bytes()
-    assert (killed_chain / "test_probs.csv").read_bytes() == (reference_chain / "test_probs.csv").read_bytes()
+    assert (killed_chain / "test_outputs.csv").read_bytes() == (reference_chain / "test_outputs.csv").read_bytes()

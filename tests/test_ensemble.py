@@ -3,8 +3,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sentiment
 from fasthf.ensemble import (EnsembleError, Member, Predictions, cross_fitted_blend, evaluate_ensemble, fit_weights,
                              mean, out_of_fold)
+from fasthf.metrics import METRICS
+
+SENTIMENT = sentiment()[1]
+ACCURACY = METRICS["accuracy"]
+
+
+def evaluate(members, labels, folds):
+    return evaluate_ensemble(members, labels.to_numpy(), folds, SENTIMENT, ACCURACY)
 
 rng = np.random.default_rng(0)
 N, K = 600, 5
@@ -20,11 +29,11 @@ def noisy_probs(labels, skill):
 
 @pytest.fixture
 def task():
-    """Training phrases 1..N with labels and 3 folds; test phrases N+1..N+200 (no labels exist for them)."""
-    train_ids = np.arange(1, N + 1)
+    """Training rows 0..N-1 with labels and 3 folds; test rows 0..199 of the test file (no labels exist for them)."""
+    train_ids = np.arange(N)
     labels = pd.Series(rng.integers(0, K, N), index=train_ids)
     folds = pd.Series(np.arange(N) % 3, index=train_ids)
-    test_ids = np.arange(N + 1, N + 201)
+    test_ids = np.arange(200)
     return train_ids, labels, folds, test_ids
 
 
@@ -37,7 +46,7 @@ def member(name, train_ids, labels, test_ids, skill, seeds=(1,)):
 def test_weights_favour_the_member_that_predicts_held_out_phrases_better(task):
     train_ids, labels, folds, test_ids = task
     good, poor = member("good", train_ids, labels, test_ids, 3.0), member("poor", train_ids, labels, test_ids, 0.3)
-    result = evaluate_ensemble([good, poor], labels, folds)
+    result = evaluate([good, poor], labels, folds)
     assert result["weights"]["good"] > 0.8 and sum(result["weights"].values()) == pytest.approx(1)
     table = result["table"].set_index("name")
     assert table.loc["ensemble", "accuracy"] >= table.loc["poor seed 1", "accuracy"]
@@ -50,23 +59,23 @@ def test_blending_never_reads_test_labels_or_anything_derived_from_test(task):
     the weights and the out-of-fold figures stay the same, and no label for a test phrase is ever looked up."""
     train_ids, labels, folds, test_ids = task
     members = [member("a", train_ids, labels, test_ids, 2.0), member("b", train_ids, labels, test_ids, 1.0)]
-    first = evaluate_ensemble(members, labels, folds)
+    first = evaluate(members, labels, folds)
     for m in members:  # test predictions replaced by anything else
-        m.test = {s: Predictions(p.phrase_ids, noisy_probs(rng.integers(0, K, len(p.phrase_ids)), 5.0))
+        m.test = {s: Predictions(p.rows, noisy_probs(rng.integers(0, K, len(p.rows)), 5.0))
                   for s, p in m.test.items()}
-    second = evaluate_ensemble(members, labels, folds)
+    second = evaluate(members, labels, folds)
     assert first["weights"] == second["weights"]
     pd.testing.assert_frame_equal(first["table"], second["table"])
-    assert not set(test_ids) & set(labels.index)  # labels hold training phrases only, and that was enough
+    assert len(labels) == N  # targets of the training rows only, and that was enough
 
 
 def test_an_ensemble_of_one_is_its_member(task):
     train_ids, labels, folds, test_ids = task
     only = member("only", train_ids, labels, test_ids, 1.5)
-    result = evaluate_ensemble([only], labels, folds)
+    result = evaluate([only], labels, folds)
     assert result["weights"] == {"only": 1.0}
-    np.testing.assert_allclose(result["test"].probs, only.test[1].probs)
-    np.testing.assert_allclose(result["oof"].probs, only.oof[1].aligned(result["oof"].phrase_ids))
+    np.testing.assert_allclose(result["test"].outputs, only.test[1].outputs)
+    np.testing.assert_allclose(result["oof"].outputs, only.oof[1].aligned(result["oof"].rows))
     table = result["table"]
     assert table.accuracy.iloc[0] == table.accuracy.iloc[-1]
 
@@ -74,19 +83,19 @@ def test_an_ensemble_of_one_is_its_member(task):
 def test_seeds_average_into_their_member(task):
     train_ids, labels, folds, test_ids = task
     two = member("m", train_ids, labels, test_ids, 1.0, seeds=(1, 2))
-    result = evaluate_ensemble([two], labels, folds)
+    result = evaluate([two], labels, folds)
     assert result["table"].kind.tolist() == ["seed", "seed", "member", "ensemble"]
-    np.testing.assert_allclose(result["test"].probs, (two.test[1].probs + two.test[2].probs) / 2)
+    np.testing.assert_allclose(result["test"].outputs, (two.test[1].outputs + two.test[2].outputs) / 2)
 
 
 def test_cross_fitted_accuracy_uses_weights_from_the_other_folds(task):
     train_ids, labels, folds, _ = task
     y = labels.to_numpy()
     a, b = noisy_probs(y, 2.0), noisy_probs(y, 0.5)
-    blended = cross_fitted_blend([a, b], y, folds.to_numpy())
+    blended = cross_fitted_blend([a, b], y, folds.to_numpy(), SENTIMENT)
     for fold in range(3):
         rows = folds.to_numpy() == fold
-        w = fit_weights([a[~rows], b[~rows]], y[~rows])
+        w = fit_weights([a[~rows], b[~rows]], y[~rows], SENTIMENT)
         np.testing.assert_allclose(blended[rows], w[0] * a[rows] + w[1] * b[rows])
 
 

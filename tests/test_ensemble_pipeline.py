@@ -1,5 +1,4 @@
 """An ensemble run on the fixture (config/demo-ensemble.yaml: 2 members x 2 folds), killed and rerun, as a user runs it."""
-import json
 import os
 import signal
 import subprocess
@@ -69,23 +68,25 @@ def test_every_chain_trained_and_every_training_phrase_is_predicted_out_of_fold_
     train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
     folds = pd.read_csv(workdir / RESULTS / "folds.csv")
     for chain in CHAINS:
-        held_out = pd.read_csv(workdir / chain / "held_out_probs.csv")
+        held_out = pd.read_csv(workdir / chain / "held_out_outputs.csv")
         fold = int(chain.name.removeprefix("fold"))
-        assert set(held_out.PhraseId) == set(folds.PhraseId[folds.fold == fold])
+        assert set(held_out.row) == set(folds.row[folds.fold == fold])
         assert (workdir / chain / "stages.csv").exists()
-    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
-    assert sorted(oof.PhraseId) == sorted(train.PhraseId)
-    assert oof.label.tolist() == train.set_index("PhraseId").Sentiment.loc[oof.PhraseId].tolist()
+    assert folds.id.tolist() == train.PhraseId.tolist() and folds.row.tolist() == list(range(len(train)))
+    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_outputs.csv")
+    assert sorted(oof.row) == list(range(len(train)))
 
 
 def test_the_members_table_scores_each_member_and_the_blend(ensemble_run):
     workdir, _, _ = ensemble_run
     table = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv")
     assert table.name.tolist() == [f"{m} seed 42" for m in MEMBERS] + ["ensemble"]
-    assert table.phrases.tolist() == [2971] * 3
+    assert table.rows.tolist() == [2971] * 3
     assert table.weight.iloc[:2].sum() == pytest.approx(1) and (table.seconds > 0).all()
-    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
-    assert table.accuracy.iloc[-1] == pytest.approx((oof.Sentiment == oof.label).mean())
+    train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
+    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_outputs.csv")
+    answers = oof.filter(like="out_").to_numpy().argmax(axis=1)
+    assert table.accuracy.iloc[-1] == pytest.approx((answers == train.Sentiment.to_numpy()[oof.row]).mean())
     for column in ("accuracy negative", "accuracy neutral", "accuracy positive", "log_loss"):
         assert table[column].notna().all()
 
@@ -96,17 +97,19 @@ def test_phrase_memory_sets_the_verbatim_test_phrases_and_leaves_out_of_fold_pre
     test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
     predictions = pd.read_csv(workdir / RESULTS / "predictions.csv")
     known = test.Phrase.isin(set(train.Phrase))
-    assert predictions.from_memory.tolist() == known.tolist()
+    assert predictions.from_memory.tolist() == known.tolist() and known.any()
     label_of = train.set_index("Phrase").Sentiment
-    assert predictions.Sentiment[known].tolist() == test.Phrase[known].map(label_of).tolist()
-    counts = pd.read_csv(workdir / RESULTS / "phrase_memory.csv").iloc[0]
+    final = predictions.filter(like="out_").to_numpy().argmax(axis=1)
+    assert final[known].tolist() == test.Phrase[known].map(label_of).tolist()
+    blended = pd.read_csv(workdir / RESULTS / "ensemble" / "test_outputs.csv").set_index("row")
+    model = blended.loc[predictions.row].to_numpy().argmax(axis=1)
+    counts = pd.read_csv(workdir / RESULTS / "memory.csv").iloc[0]
     assert counts.set_from_memory == known.sum()
-    assert counts.changed_answer == (predictions.Sentiment != predictions.model_sentiment).sum()
-    # the out-of-fold predictions are the blend's own: no phrase there took a label from anywhere
-    oof = pd.read_csv(workdir / RESULTS / "ensemble" / "oof_probs.csv")
-    assert oof.Sentiment.tolist() == oof[[f"prob_{k}" for k in range(5)]].to_numpy().argmax(axis=1).tolist()
-    blended = pd.read_csv(workdir / RESULTS / "ensemble" / "test_probs.csv").set_index("PhraseId").Sentiment
-    assert predictions.model_sentiment.tolist() == blended.loc[predictions.PhraseId].tolist()
+    assert counts.changed_answer == (final != model).sum()
+    assert (final[~known] == model[~known]).all()
+    # the submission holds the final answers, memory included
+    submission = pd.read_csv(workdir / RESULTS / "submission.csv").set_index("PhraseId")
+    assert submission.Sentiment.loc[test.PhraseId].tolist() == final.tolist()
 
 
 def test_the_ensemble_submission_validates(ensemble_run):

@@ -16,7 +16,7 @@ import pytest
 import torch
 import transformers
 
-from conftest import REPO, check_readme_section
+from conftest import REPO, SENTIMENT_TASK, check_readme_section
 from encoder_registry import CannotBuildTiny, build_tiny, encoder_types
 from fasthf.architectures import SplitError, group_parameter_names, layer_groups, layer_lists
 from fasthf.tensors import Padding, TokenizedSplit
@@ -88,7 +88,7 @@ def layer_computation(model, split: TokenizedSplit) -> list[torch.Tensor]:
 def one_step(model, split: TokenizedSplit, k: int):
     """fastai's `freeze_to(-k)` and one optimizer step; (learner, parameters before the step by group)."""
     settings = TrainSettings(batch_size=len(split), mixed_precision="no")
-    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, progress="none")
+    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, SENTIMENT_TASK, progress="none")
     learn.freeze_to(-k)
     groups = layer_groups(learn.model)
     before = [[p.detach().clone() for p in group] for group in groups]

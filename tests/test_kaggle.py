@@ -4,9 +4,11 @@ import zipfile
 
 import pytest
 
-from conftest import FIXTURE_ZIP, fake_kaggle_env
+from conftest import FIXTURE_ZIP, fake_kaggle_env, sentiment
 from fasthf import kaggle
 from fasthf.data import DataError
+
+SENTIMENT = sentiment()[0]
 
 
 @pytest.fixture
@@ -18,7 +20,7 @@ def fake_cli(tmp_path, monkeypatch):
 
 
 def test_competition_archive_is_unpacked_with_its_inner_zips(tmp_path):
-    paths = kaggle.extract_competition(FIXTURE_ZIP, tmp_path)
+    paths = kaggle.extract_competition(FIXTURE_ZIP, tmp_path, SENTIMENT)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sampleSubmission.csv", "test.tsv", "train.tsv"]
     assert paths["train"].read_text().startswith("PhraseId\tSentenceId\tPhrase\tSentiment\n")
 
@@ -26,7 +28,7 @@ def test_competition_archive_is_unpacked_with_its_inner_zips(tmp_path):
 def test_download_uses_the_kaggle_cli_then_unpacks(fake_cli, tmp_path):
     archive = kaggle.download_competition("sentiment-analysis-on-movie-reviews", tmp_path)
     assert fake_cli.read_text() == f"competitions download -c sentiment-analysis-on-movie-reviews -p {tmp_path}\n"
-    assert kaggle.extract_competition(archive, tmp_path)["test"].is_file()
+    assert kaggle.extract_competition(archive, tmp_path, SENTIMENT)["test"].is_file()
 
 
 def test_transient_failures_are_retried_then_succeed(fake_cli, monkeypatch, tmp_path):
@@ -86,7 +88,7 @@ def submitted(tmp_path, **kwargs):
     submission.write_text("PhraseId,Sentiment\n156061,2\n")
     receipt, ledger = tmp_path / "receipt.json", tmp_path / "ledger.jsonl"
     kaggle.submit("c", submission, "fasthf ensemble: out-of-fold accuracy 0.6500", receipt, ledger,
-                  oof_accuracy=0.65, poll_s=0.01, **kwargs)
+                  oof_score=0.65, poll_s=0.01, **kwargs)
     return json.loads(receipt.read_text()), ledger
 
 
@@ -98,8 +100,8 @@ def test_the_public_score_is_polled_until_scored_and_recorded(fake_cli, monkeypa
     calls = fake_cli.read_text().splitlines()
     assert calls[0].startswith("competitions submit") and calls[1:] == ["competitions submissions -v c"] * 3
     table = kaggle.submissions_table(ledger)
-    assert table[["message", "oof_accuracy", "public_score"]].values.tolist() == [
-        ["fasthf ensemble: out-of-fold accuracy 0.6500", 0.65, 0.64321]]
+    assert table[["message", "metric", "oof_score", "public_score"]].values.tolist() == [
+        ["fasthf ensemble: out-of-fold accuracy 0.6500", "accuracy", 0.65, 0.64321]]
 
 
 def test_listing_errors_are_retried_and_a_score_that_never_comes_does_not_block(fake_cli, monkeypatch, tmp_path):
@@ -136,13 +138,13 @@ def test_truncated_archive_is_refused(tmp_path):
     archive = tmp_path / "cut.zip"
     archive.write_bytes(FIXTURE_ZIP.read_bytes()[:5000])
     with pytest.raises(DataError, match="not a readable zip archive"):
-        kaggle.extract_competition(archive, tmp_path / "out")
+        kaggle.extract_competition(archive, tmp_path / "out", SENTIMENT)
 
 
 def test_archive_without_a_competition_file_names_it(tmp_path):
     archive = zip_with(tmp_path / "a.zip", {"train.tsv": "PhraseId\tSentenceId\tPhrase\tSentiment\n"})
     with pytest.raises(DataError, match=r"does not contain \['test.tsv', 'sampleSubmission.csv'\]"):
-        kaggle.extract_competition(archive, tmp_path / "out")
+        kaggle.extract_competition(archive, tmp_path / "out", SENTIMENT)
 
 
 def test_test_file_and_sample_submission_must_agree(tmp_path):
@@ -151,4 +153,4 @@ def test_test_file_and_sample_submission_must_agree(tmp_path):
         "test.tsv": "PhraseId\tSentenceId\tPhrase\n10\t2\tb\n11\t2\tc\n",
         "sampleSubmission.csv": "PhraseId,Sentiment\n10,2\n"})
     with pytest.raises(DataError, match="different PhraseIds"):
-        kaggle.extract_competition(archive, tmp_path / "out")
+        kaggle.extract_competition(archive, tmp_path / "out", SENTIMENT)

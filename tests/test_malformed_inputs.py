@@ -12,16 +12,17 @@ from typing import Callable
 
 import pytest
 
-from conftest import REPO, check_readme_section, copy_workflow
+from conftest import REPO, check_readme_section, copy_workflow, read_test, read_train, sentiment
 from fasthf import kaggle
-from fasthf.data import DataError, read_test, read_train
+from fasthf.data import DataError
 
 TRAIN = ("PhraseId\tSentenceId\tPhrase\tSentiment\n"
          "1\t1\tA series of escapades\t1\n2\t1\tA series\t2\n3\t1\tNone\t2\n"
          "4\t2\t\"quoted\" phrase\t3\n5\t2\tNA\t2\n6\t3\tgood\t4\n")
 TEST = "PhraseId\tSentenceId\tPhrase\n10\t9\tAn intermittently pleasing\n11\t9\tnull\n12\t10\t \n"
 SAMPLE = "PhraseId,Sentiment\n10,2\n11,2\n12,2\n"
-OUTPUTS = ("train.tsv", "test.tsv", "sampleSubmission.csv")
+OUTPUTS = ("train.tsv", "test.tsv", "sampleSubmission.csv", "competition.json")
+SENTIMENT = sentiment()[0]
 
 
 def files(**changes) -> dict[str, bytes | str]:
@@ -91,8 +92,8 @@ CASES = [
          check=lambda f: f["train"].Sentiment.tolist() == [1, 2, 2, 3, 2, 4]),
     Case("blank lines in the middle and at the end", archive_of(**{"train.tsv": TRAIN.replace("\n4\t", "\n\n4\t") + "\n\n"}),
          check=lambda f: len(f["train"]) == 6),
-    Case("an extra column", archive_of(**{"test.tsv": TEST.replace("\n", "\tnote\n").replace("Phrase\tnote", "Phrase\tNote")}),
-         check=lambda f: list(f["test"].columns) == ["PhraseId", "SentenceId", "Phrase"]),
+    Case("an extra column", archive_of(**{"train.tsv": TRAIN.replace("\n", "\tnote\n").replace("Sentiment\tnote", "Sentiment\tNote")}),
+         check=lambda f: list(f["train"].columns) == ["PhraseId", "Phrase", "SentenceId", "Sentiment"]),
     Case("spaces around header names", archive_of(**{"train.tsv": TRAIN.replace("PhraseId\t", " PhraseId \t", 1)}),
          check=lambda f: len(f["train"]) == 6),
     Case("files inside a folder of the zip", archive_with({f"movie-reviews/{k}": v for k, v in files().items()}),
@@ -148,6 +149,10 @@ CASES = [
          refused="not a readable zip archive", names="train.tsv.zip"),
     Case("test.tsv and sampleSubmission.csv disagree", archive_of(**{"sampleSubmission.csv": "PhraseId,Sentiment\n10,2\n11,2\n"}),
          refused="different PhraseIds", names="archive.zip"),
+    Case("a test file with a column the train file lacks", archive_of(**{"test.tsv": TEST.replace("\n", "\tnote\n").replace("Phrase\tnote", "Phrase\tNote")}),
+         refused="has column(s) ['Note'] that train.tsv lacks", names="archive.zip"),
+    Case("a sample submission with a repeated PhraseId", archive_of(**{"sampleSubmission.csv": SAMPLE + "10,2\n"}),
+         refused="line 5: column 'PhraseId': 10 appears twice", names="sampleSubmission.csv"),
     Case("no archive there", lambda tmp: tmp / "missing.zip", refused="archive not found", names="missing.zip"),
 ]
 
@@ -162,14 +167,14 @@ def test_malformed_input(case, tmp_path):
     dest = tmp_path / "data dir"
     if case.refused:
         with pytest.raises(DataError) as error:
-            kaggle.extract_competition(archive, dest)
+            kaggle.extract_competition(archive, dest, SENTIMENT)
         message = str(error.value)
         assert case.refused in message and case.names in message, message
         assert "\n" not in message and ".extracting" not in message  # one sentence, naming what the user has
         assert not any((dest / name).exists() for name in OUTPUTS)  # nothing downstream of a refusal
         assert not (dest / ".extracting").exists()
     else:
-        paths = kaggle.extract_competition(archive, dest)
+        paths = kaggle.extract_competition(archive, dest, SENTIMENT)
         frames = {"train": read_train(paths["train"]), "test": read_test(paths["test"])}
         assert case.check(frames), frames
         assert sorted(p.name for p in dest.iterdir()) == sorted(OUTPUTS)
@@ -238,7 +243,7 @@ def inputs_table(tmp: Path) -> str:
             folder = tmp / f"case{i}"
             folder.mkdir()
             try:
-                kaggle.extract_competition(case.archive(folder), folder / "data")
+                kaggle.extract_competition(case.archive(folder), folder / "data", SENTIMENT)
             except DataError as error:
                 sentence = str(error).replace(str(folder) + "/", "").replace(str(folder), "")
                 lines.append(f"| {case.name} | refused: `` {sentence} `` |")

@@ -27,6 +27,9 @@ def test_download_rule_unpacks_and_checks_the_archive(demo):
     data = workdir / "data" / "demo"
     assert {p.name for p in data.glob("*.tsv")} | {p.name for p in data.glob("*.csv")} == {
         "train.tsv", "test.tsv", "sampleSubmission.csv"}
+    described = json.loads((data / "competition.json").read_text())
+    assert described["task"]["kind"] == "multiclass" and described["metric"] == "accuracy"
+    assert described["task"]["classes"] == [0, 1, 2, 3, 4]
 
 
 def test_pretrained_and_preprocess_rules_cache_model_and_tensors(demo):
@@ -36,10 +39,10 @@ def test_pretrained_and_preprocess_rules_cache_model_and_tensors(demo):
     assert config["id2label"]["2"] == "neutral"
     summary = json.loads((workdir / MEMBER / "tensors" / "summary.json").read_text())
     test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False)
-    assert summary["splits"]["test"]["phrases"] == len(test)
-    assert summary["splits"]["train"]["phrases"] == 2971
+    assert summary["splits"]["test"]["texts"] == len(test)
+    assert summary["splits"]["train"]["texts"] == 2971
     folds = pd.read_csv(workdir / RESULTS / "folds_summary.csv")  # folds: 1, one held-out tenth of the sentences
-    assert folds.fold.tolist() == [-1, 0] and folds.phrases.sum() == 2971
+    assert folds.fold.tolist() == [-1, 0] and folds.rows.sum() == 2971
 
 
 def test_each_stage_writes_checkpoint_metrics_history_and_plot(demo):
@@ -70,12 +73,15 @@ def test_submission_matches_sample_submission(demo):
     submission = pd.read_csv(workdir / RESULTS / "submission.csv")
     assert submission.PhraseId.tolist() == sample.PhraseId.tolist()
     assert submission.Sentiment.between(0, 4).all() and submission.Sentiment.dtype.kind == "i"
-    predictions = pd.read_csv(workdir / RESULTS / "predictions.csv").set_index("PhraseId")
-    assert submission.set_index("PhraseId").Sentiment.equals(predictions.Sentiment.loc[sample.PhraseId])
-    # an ensemble of one: the model's own answer wherever the phrase memory did not set one
-    model = pd.read_csv(workdir / CHAIN / "test_probs.csv").set_index("PhraseId").Sentiment
+    test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
+    predictions = pd.read_csv(workdir / RESULTS / "predictions.csv").set_index("row")
+    answers = pd.Series(predictions.filter(like="out_").to_numpy().argmax(axis=1), index=test.PhraseId)
+    assert submission.set_index("PhraseId").Sentiment.equals(answers.loc[sample.PhraseId])
+    # an ensemble of one: the model's own outputs wherever memory did not set them
+    model = pd.read_csv(workdir / CHAIN / "test_outputs.csv").set_index("row")
     kept = predictions[~predictions.from_memory]
-    assert kept.Sentiment.equals(model.loc[kept.index]) and predictions.model_sentiment.equals(model.loc[predictions.index])
+    pd.testing.assert_frame_equal(kept.filter(like="out_"), model.loc[kept.index])
+    assert predictions.from_memory.any()
     assert not (workdir / RESULTS / "submission_receipt.json").exists()  # upload off in the demo
 
 
@@ -99,7 +105,7 @@ def test_submit_rule_uploads_once_through_the_kaggle_cli(demo, tmp_path):
     assert receipt["uploaded_now"] is True and receipt["public_score"] == 0.61234  # the fake CLI's score
     ledger_table = pd.read_csv(workdir / RESULTS / "submissions.csv")
     oof = json.loads((workdir / RESULTS / "ensemble" / "metrics.json").read_text())["accuracy"]
-    assert ledger_table[["oof_accuracy", "public_score"]].values.tolist() == [[pytest.approx(oof), 0.61234]]
+    assert ledger_table[["metric", "oof_score", "public_score"]].values.tolist() == [["accuracy", pytest.approx(oof), 0.61234]]
     snakemake(workdir, "--config", "submit=True", "--forcerun", "submit", env=env)
     uploads = [line for line in calls.read_text().splitlines() if line.startswith("competitions submit ")]
     assert len(uploads) == 1  # a forced rerun does not upload again
@@ -128,9 +134,9 @@ def test_out_of_fold_evaluation_agrees_with_the_last_stage_and_counts_every_phra
     members = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv")
     assert members.kind.tolist() == ["member", "ensemble"] and (members.accuracy == evaluation["accuracy"]).all()
     per_class = pd.read_csv(workdir / RESULTS / "ensemble" / "per_class.csv")
-    assert per_class.support.sum() == last["valid_phrases"] == per_class.predicted.sum()
+    assert per_class.support.sum() == last["valid_rows"] == per_class.predicted.sum()
     assert per_class.label.tolist() == ["negative", "somewhat negative", "neutral", "somewhat positive", "positive"]
-    for plot in ("confusion_matrix.png", "accuracy.png"):
+    for plot in ("diagnostics.png", "scores.png"):
         assert (workdir / RESULTS / "ensemble" / plot).read_bytes()[:4] == b"\x89PNG"
     groups = pd.read_csv(workdir / CHAIN / "stages" / "1" / "groups.csv")
     assert groups.name.iloc[0] == "embeddings" and groups.name.iloc[-1] == "head"
@@ -151,8 +157,8 @@ def test_report_holds_every_plot_and_table(demo):
     workdir, _, _ = demo
     subprocess.run([*DEMO, "--report", "report.html"], cwd=workdir, check=True, capture_output=True)
     html = (workdir / "report.html").read_text()
-    for name in ("lr_find.png", "loss.png", "history.csv", "groups.csv", "stages.csv", "confusion_matrix.png",
-                 "per_class.csv", "example_batch.csv", "members.csv", "accuracy.png", "phrase_memory.csv",
+    for name in ("lr_find.png", "loss.png", "history.csv", "groups.csv", "stages.csv", "diagnostics.png",
+                 "per_class.csv", "example_batch.csv", "members.csv", "scores.png", "memory.csv",
                  "folds_summary.csv"):
         assert name in html, name
     assert html.count("loss.png") >= 4  # one per stage
@@ -170,16 +176,16 @@ def test_bundle_predicts_without_the_pipeline_and_without_pickle(demo):
     assert probs.index(max(probs)) == int(index)
     # Many texts from stdin, in sorted batches, agree with the pipeline's own test predictions.
     test = pd.read_csv(workdir / "data" / "demo" / "test.tsv", sep="\t", keep_default_na=False, quoting=3)
-    probs_file = pd.read_csv(workdir / CHAIN / "test_probs.csv")
+    probs_file = pd.read_csv(workdir / CHAIN / "test_outputs.csv")
     texts = test.Phrase.iloc[:40].tolist()
     many = subprocess.run(["fasthf", "predict", "--bundle", str(bundle), "--json"], input="\n".join(texts) + "\n",
                           capture_output=True, text=True, check=True).stdout.splitlines()
-    assert [json.loads(line)["index"] for line in many] == probs_file.Sentiment.iloc[:40].tolist()
+    expected = probs_file[[f"out_{k}" for k in range(5)]].iloc[:40].to_numpy()
+    assert [json.loads(line)["index"] for line in many] == expected.argmax(axis=1).tolist()
     from fasthf.bundle import Predictor
     from fasthf.precision import resolve_precision
 
     got = Predictor(bundle).probs(texts).numpy()
-    expected = probs_file[[f"prob_{k}" for k in range(5)]].iloc[:40].to_numpy()
     # Batched otherwise (40 texts here, 256 in the pipeline), bf16 sums in another order: 3rd decimal.
     tolerance = 1e-4 if resolve_precision("auto", "cpu").name == "no" else 1e-2
     assert abs(got - expected).max() < tolerance

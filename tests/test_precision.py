@@ -2,7 +2,7 @@
 CPU; weights and checkpoints stay fp32."""
 import logging
 
-import pandas as pd
+import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -10,7 +10,7 @@ from torch import nn
 
 from fasthf import precision as precision_module
 from fasthf.architectures import load_pretrained
-from fasthf.data import LABEL_NAMES
+from conftest import SENTIMENT_TASK, label_names
 from fasthf.precision import resolve_precision
 from fasthf.prediction import predict_probs
 from fasthf.tensors import tokenize_split
@@ -66,9 +66,8 @@ class LinearDtypes:
 
 @pytest.fixture
 def tiny_bert_split(tiny_model_folder):
-    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), LABEL_NAMES)
-    frame = pd.DataFrame({"PhraseId": range(64), "Phrase": ["a fine movie", "dull"] * 32, "Sentiment": [4, 0] * 32})
-    split, _ = tokenize_split(frame, tokenizer, max_length=16)
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
+    split, _ = tokenize_split(["a fine movie", "dull"] * 32, tokenizer, max_length=16, labels=np.array([4, 0] * 32))
     return model, split
 
 
@@ -76,7 +75,7 @@ def test_bf16_trains_on_cpu_and_keeps_fp32_weights_and_checkpoints(tiny_bert_spl
     caplog.set_level(logging.INFO, logger="fasthf")
     model, split = tiny_bert_split
     settings = TrainSettings(batch_size=16, mixed_precision="bf16")
-    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, progress="none")
+    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, SENTIMENT_TASK, progress="none")
     assert "training precision: bf16 on cpu" in caplog.text
     learn.create_opt()  # the splitter traces the model once, in fp32, outside any batch
     before = [p.detach().clone() for p in learn.model.parameters()]
@@ -97,7 +96,7 @@ def test_bf16_trains_on_cpu_and_keeps_fp32_weights_and_checkpoints(tiny_bert_spl
 def test_fp32_setting_computes_in_fp32(tiny_bert_split):
     model, split = tiny_bert_split
     settings = TrainSettings(batch_size=16, mixed_precision="no")
-    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, progress="none")
+    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, SENTIMENT_TASK, progress="none")
     learn.create_opt()
     dtypes = LinearDtypes(learn.model)
     learn.fit(1, lr=1e-3)
@@ -122,7 +121,7 @@ def test_bf16_prediction_is_bf16_inside_fp32_outside_and_agrees_with_fp32(tiny_b
 def test_fp16_on_cpu_warns_and_computes_in_fp32(tiny_bert_split, caplog):
     model, split = tiny_bert_split
     settings = TrainSettings(batch_size=16, mixed_precision="fp16")
-    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, progress="none")
+    learn = build_learner(make_dataloaders(split, split, settings, device="cpu"), model, settings, SENTIMENT_TASK, progress="none")
     assert "fp16 needs a CUDA device; fp32 on cpu" in caplog.text
     assert any(r.levelname == "WARNING" and "training precision" in r.message for r in caplog.records)
     assert not any(type(cb).__name__ in ("MixedPrecision", "Autocast") for cb in learn.cbs)

@@ -5,7 +5,8 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from fasthf.tensors import Padding
-from fasthf.prediction import predict_probs, probabilities_frame
+from fasthf.prediction import outputs_frame, predict_probs
+from fasthf.tasks import MultiLabel, Regression
 from test_data import ragged
 
 
@@ -36,9 +37,21 @@ def test_predictions_come_back_in_dataset_order(side):
     assert probs.argmax(dim=1).tolist() == [sum(r) % 5 for r in rows]
 
 
-def test_probabilities_frame_keeps_phrase_ids_and_argmax():
+def test_outputs_frame_keeps_rows_and_every_output():
     probs = torch.tensor([[0.1, 0.6, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 0.2, 0.8]])
-    frame = probabilities_frame([156061, 156062], probs)
-    assert frame.PhraseId.tolist() == [156061, 156062]
-    assert frame.Sentiment.tolist() == [1, 4]
-    assert list(frame.columns) == ["PhraseId", "prob_0", "prob_1", "prob_2", "prob_3", "prob_4", "Sentiment"]
+    frame = outputs_frame([7, 3], probs, [f"out_{k}" for k in range(5)])
+    assert frame.row.tolist() == [7, 3]
+    assert list(frame.columns) == ["row", "out_0", "out_1", "out_2", "out_3", "out_4"]
+    assert frame.iloc[1, 1:].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.2, 0.8])
+
+
+@pytest.mark.parametrize("task, check", [
+    (MultiLabel(["a", "b", "c", "d", "e"]), lambda out, logits: torch.allclose(out, logits.sigmoid())),
+    (Regression(["a", "b", "c", "d", "e"]), lambda out, logits: torch.allclose(out, logits)),
+])
+def test_prediction_applies_the_tasks_activation(task, check):
+    rows = [[1, 2], [3], [4, 5, 6]]
+    split = ragged(rows)
+    outputs = predict_probs(SumModClassifier(), split, batch_size=2, device="cpu", activation=task.activation)
+    logits = torch.nn.functional.one_hot(torch.tensor([sum(r) % 5 for r in rows]), 5).float() * 10
+    assert check(outputs, logits)

@@ -3,7 +3,7 @@
     bundle/
       config.json, model.safetensors    the fine-tuned classifier (save_pretrained), labels in id2label
       tokenizer.json, tokenizer_config.json, ...
-      fasthf.json                       max_length and where the bundle came from
+      fasthf.json                       max_length, the task (kind, classes or targets), where it came from
 
     >>> from fasthf.bundle import Predictor
     >>> Predictor("results/roberta-base/bundle").predict_one("This is the best movie of 2020")
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from .io import atomic_dir, read_json, write_json
@@ -24,6 +23,8 @@ BUNDLE_INFO = "fasthf.json"
 
 @dataclass
 class Prediction:
+    """The answer for one text: a class (label and index) with every class's probability, or for several
+    targets (multilabel, regression) the decoded answers in `label` and the outputs in `probs`."""
     label: str
     index: int
     probs: list[float]
@@ -51,6 +52,7 @@ class Predictor:
         from transformers import AutoTokenizer
 
         from .architectures import CheckpointError, load_checkpoint
+        from .tasks import task_from
 
         bundle = Path(bundle)
         if not (bundle / "config.json").is_file():
@@ -63,18 +65,23 @@ class Predictor:
         self.batch_size = batch_size
         self.precision = precision  # a mixed_precision setting: auto is bf16 where the hardware has it
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        # Bundles from before tasks were data are five-class sentiment classifiers.
+        self.task = task_from(self.info.get("task") or {"kind": "multiclass", "targets": ["label"],
+                                                        "classes": list(range(len(self.labels))),
+                                                        "label_names": self.labels})
 
     def probs(self, texts: list[str]) -> torch.Tensor:
         from .prediction import predict_probs
         from .tensors import tokenize_split
 
-        frame = pd.DataFrame({"PhraseId": range(len(texts)), "Phrase": list(texts)})
-        split, _ = tokenize_split(frame, self.tokenizer, self.info.get("max_length", 512))
-        return predict_probs(self.model, split, self.batch_size, self.device, self.precision)
+        split, _ = tokenize_split(list(texts), self.tokenizer, self.info.get("max_length", 512))
+        return predict_probs(self.model, split, self.batch_size, self.device, self.precision, self.task.activation)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
-        return [Prediction(self.labels[int(p.argmax())], int(p.argmax()), [round(float(x), 6) for x in p])
-                for p in self.probs(texts)]
+        outputs = self.probs(texts).numpy()
+        one_label = self.task.classes is not None  # the index of the class; several targets have none
+        return [Prediction(name, int(p.argmax()) if one_label else -1, [round(float(x), 6) for x in p])
+                for p, name in zip(outputs, self.task.answer_names(outputs))]
 
     def predict_one(self, text: str) -> Prediction:
         return self.predict([text])[0]

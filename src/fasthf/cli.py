@@ -3,6 +3,7 @@
     fasthf predict --bundle results/roberta-base/bundle "This is the best movie of 2020"
     fasthf predict --bundle results/roberta-base/bundle --file phrases.txt   (or texts on stdin)
     fasthf validate-submission results/roberta-base/submission.csv [--sample data/.../sampleSubmission.csv]
+        [--competition data/.../competition.json]   (default: beside the sample; the download step writes it)
 """
 from __future__ import annotations
 
@@ -47,9 +48,17 @@ def predict_command(args) -> int:
 
 
 def validate_submission_command(args) -> int:
+    from .competition import Competition
     from .submission import validate_submission_file
 
-    problems = validate_submission_file(args.file, args.sample)
+    if not Path(args.sample).is_file():
+        raise UsageError(f"{args.sample}: file not found")
+    described = Path(args.competition or Path(args.sample).parent / "competition.json")
+    if not described.is_file():
+        raise UsageError(f"{described}: file not found; the pipeline's download step writes it beside the "
+                         f"competition files (or give --competition)")
+    competition, task = Competition.load(described)
+    problems = validate_submission_file(args.file, args.sample, competition, task)
     if problems:
         print(f"{args.file}: INVALID against {args.sample}")
         for problem in problems:
@@ -60,7 +69,7 @@ def validate_submission_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fasthf", description="Kaggle sentiment pipeline tools")
+    parser = argparse.ArgumentParser(prog="fasthf", description="fasthf: Kaggle text competition tools")
     commands = parser.add_subparsers(dest="command", required=True)
 
     predict = commands.add_parser("predict", help="label, index and probabilities of texts, from a bundle")
@@ -76,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("validate-submission",
                                 help="check a submission CSV against the competition's sampleSubmission.csv")
     check.add_argument("file")
-    check.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"sampleSubmission.csv (default {DEFAULT_SAMPLE})")
+    check.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"the sample submission (default {DEFAULT_SAMPLE})")
+    check.add_argument("--competition", help="competition.json (default: beside the sample)")
     check.set_defaults(run=validate_submission_command)
 
     args = parser.parse_args(argv)

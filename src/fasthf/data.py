@@ -1,6 +1,8 @@
-"""The competition files: read verbatim, checked row by row, split by sentence.
+"""Reading a competition's files: every text verbatim, every line checked, errors naming file and line.
 
-The competition ships tab-separated phrases (`PhraseId`, `SentenceId`, `Phrase`, `Sentiment`).
+Which columns a file must hold comes from the competition's description (fasthf.competition).
+Kaggle's `.tsv` files never quote (`read_table`); `.csv` files are RFC 4180 CSV, with quoted fields
+that may hold commas and line breaks (`read_csv_table`).
 """
 from __future__ import annotations
 
@@ -9,27 +11,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-LABEL_NAMES = ["negative", "somewhat negative", "neutral", "somewhat positive", "positive"]
-N_LABELS = len(LABEL_NAMES)
-
-TRAIN_COLUMNS = ["PhraseId", "SentenceId", "Phrase", "Sentiment"]
-TEST_COLUMNS = ["PhraseId", "SentenceId", "Phrase"]
-SUBMISSION_COLUMNS = ["PhraseId", "Sentiment"]
-
 
 class DataError(ValueError):
     """A competition file that does not hold what the pipeline needs; the message names file, row, column."""
 
 
-def read_table(path: str | Path, columns: list[str], sep: str = "\t") -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(), roles=None) -> pd.DataFrame:
     """Read a competition file as text, keeping every phrase verbatim, refusing what would be misread.
 
     `None`, `NA`, `null` and `nan` are real phrases here, and the files never quote (a stray `"` must
     not swallow the following rows), so lines are split on `sep` as they are. Accepted and normalised:
     a UTF-8 byte-order mark, Windows line endings, blank lines, columns in any order or with spaces
-    around their names, extra columns, and integers written `2.0` or ` 3`. Refused, naming the line
-    and what to do: text that is not UTF-8, NUL bytes, an empty file or one without rows, a line with
-    more or fewer fields than the header, the header repeated inside the file, a missing column.
+    around their names, extra columns (dropped; `optional` ones are kept where present). Refused, naming
+    the line and what to do: text that is not UTF-8, NUL bytes, an empty file or one without rows, a line
+    with more or fewer fields than the header, the header repeated inside the file, a missing column.
     """
     path = Path(path)
     if not path.is_file():
@@ -46,7 +41,8 @@ def read_table(path: str | Path, columns: list[str], sep: str = "\t") -> pd.Data
         other = "," if sep == "\t" else "\t"
         hint = (f"; the header holds no {separator} but {other!r}: the file must be {separator}-separated"
                 if len(header) == 1 and other in header[0] else "; the first line must be the header")
-        raise DataError(f"{path}: line 1: missing column(s) {missing}; found {header}, expected {columns}{hint}")
+        raise DataError(f"{path}: line 1: missing column(s) {missing}{_roles(missing, roles)}; found {header}, "
+                        f"expected {columns}{hint}")
     rows, line_numbers = [], []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip(" "):
@@ -64,13 +60,61 @@ def read_table(path: str | Path, columns: list[str], sep: str = "\t") -> pd.Data
         line_numbers.append(number)
     if not rows:
         raise DataError(f"{path}: has a header but no rows; download the competition files again")
-    frame = pd.DataFrame(rows, columns=header, dtype=str)[columns].copy()
-    frame.attrs["line_numbers"] = line_numbers
-    for column in columns:
-        if column != "Phrase":
-            frame[column] = _integer_column(frame, path, column)
-    _check_unique(frame, path)
+    keep = [*columns, *(c for c in optional if c in header and c not in columns)]
+    frame = pd.DataFrame(rows, columns=header, dtype=str)[keep].copy()
+    frame.attrs.update(line_numbers=line_numbers, header=header)
     return frame
+
+
+def read_csv_table(path: str | Path, columns: list[str], optional=(), keep_all: bool = False,
+                   roles=None) -> pd.DataFrame:
+    """Read a CSV file (quoted fields may hold commas and line breaks) as text, every value verbatim.
+
+    The same checks as `read_table` where CSV allows them: UTF-8, no NUL, a header with the columns,
+    at least one row, no repeated header; a malformed quote is refused naming pandas' reason.
+    `keep_all` keeps every column in the file's order (a sample submission), else `columns` and the
+    `optional` ones present.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    text = _decode(path)
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty; expected the header {','.join(columns)!r} and rows: "
+                        f"download the competition files again")
+    import io
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as error:
+        raise DataError(f"{path}: cannot be read as CSV ({str(error).strip().splitlines()[-1]}); a quote left "
+                        f"open or a cut line? Download the file again") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        hint = ("; the header holds no comma but a tab: the file must be comma-separated"
+                if len(frame.columns) == 1 and "\t" in frame.columns[0] else "; the first line must be the header")
+        raise DataError(f"{path}: line 1: missing column(s) {missing}{_roles(missing, roles)}; found "
+                        f"{list(frame.columns)}, expected {columns}{hint}")
+    if frame.empty:
+        raise DataError(f"{path}: has a header but no rows; download the competition files again")
+    repeated = (frame[columns[0]] == columns[0]) & (frame[columns].eq(columns).all(axis=1))
+    if repeated.any():
+        raise DataError(f"{path}: row {int(np.flatnonzero(repeated.to_numpy())[0]) + 2} repeats the header line "
+                        f"(two files joined into one?); remove it")
+    header = list(frame.columns)
+    if not keep_all:
+        frame = frame[[*columns, *(c for c in optional if c in frame.columns and c not in columns)]]
+    frame = frame.reset_index(drop=True).copy()
+    frame.attrs["header"] = header
+    return frame
+
+
+def _roles(missing: list[str], roles: dict | None) -> str:
+    """Which config keys name the missing columns: ` (competition.text: 'body')`."""
+    named = [f"competition.{roles[c]}: {c!r}" for c in missing if roles and c in roles]
+    return f" ({', '.join(named)})" if named else ""
 
 
 def _decode(path: Path) -> str:
@@ -89,53 +133,15 @@ def _decode(path: Path) -> str:
     return text
 
 
-def _line(frame: pd.DataFrame, row: int) -> int:
+def line_of(frame: pd.DataFrame, row: int) -> int:
     """The file's line number of the frame's row `row` (blank lines are skipped, the header is line 1)."""
     return frame.attrs.get("line_numbers", range(2, len(frame) + 2))[row]
 
 
-def _integer_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series:
-    values = frame[column]
-    numbers = pd.to_numeric(values.str.strip(), errors="coerce")
-    bad = numbers.isna() | (numbers != numbers.round()) | (numbers < 0) | (numbers >= 2**63)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: line {_line(frame, row)}: column '{column}': {values.iloc[row]!r} is not a "
-                        f"whole number from 0 to 2^63 ({int(bad.sum())} such rows); fix or remove that line")
-    return numbers.astype("int64")
-
-
-def _check_unique(frame: pd.DataFrame, path: Path) -> None:
-    duplicated = frame.PhraseId.duplicated()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataError(f"{path}: line {_line(frame, row)}: column 'PhraseId': {frame.PhraseId.iloc[row]} appears "
-                        f"twice ({int(duplicated.sum())} duplicates); each phrase needs its own PhraseId")
-
-
-def read_train(path: str | Path) -> pd.DataFrame:
-    frame = read_table(path, TRAIN_COLUMNS)
-    out_of_range = ~frame.Sentiment.between(0, N_LABELS - 1)
-    if out_of_range.any():
-        row = int(np.flatnonzero(out_of_range.to_numpy())[0])
-        raise DataError(f"{path}: line {_line(frame, row)}: column 'Sentiment': {frame.Sentiment.iloc[row]} is "
-                        f"outside 0-{N_LABELS - 1} ({int(out_of_range.sum())} such rows); labels are 0 (negative) "
-                        f"to {N_LABELS - 1} (positive)")
-    return frame
-
-
-def read_test(path: str | Path) -> pd.DataFrame:
-    return read_table(path, TEST_COLUMNS)
-
-
-def read_sample_submission(path: str | Path) -> pd.DataFrame:
-    return read_table(path, SUBMISSION_COLUMNS, sep=",")
-
-
-def split_by_sentence(frame: pd.DataFrame, valid_fraction: float, seed: int):
-    """Hold out a seeded random fraction of *sentences*, so no sentence has phrases on both sides."""
-    sentences = np.sort(frame.SentenceId.unique())
-    n_valid = max(1, round(len(sentences) * valid_fraction))
-    valid_sentences = np.random.default_rng(seed).choice(sentences, size=n_valid, replace=False)
-    is_valid = frame.SentenceId.isin(valid_sentences)
-    return frame[~is_valid].reset_index(drop=True), frame[is_valid].reset_index(drop=True)
+def held_out_groups(groups: np.ndarray, valid_fraction: float, seed: int) -> np.ndarray:
+    """True for the rows of a seeded random fraction of the *groups* (sentences), so no group has rows on
+    both sides; each row its own group holds out a random fraction of rows."""
+    distinct = np.sort(pd.unique(np.asarray(groups)))
+    n_valid = max(1, round(len(distinct) * valid_fraction))
+    chosen = np.random.default_rng(seed).choice(distinct, size=n_valid, replace=False)
+    return np.isin(groups, chosen)

@@ -1,13 +1,15 @@
 """Out-of-fold evaluation and blending of the ensemble's members.
 
-Each (member, seed, fold) chain predicts the phrases its fold held out and the test phrases. Per
-(member, seed) the held-out predictions of all folds make one out-of-fold prediction per training
-phrase and the folds' test predictions are averaged; a member averages its seeds. The members are
-blended by a weighted average of probabilities whose weights minimise the out-of-fold log loss: fitted
-on out-of-fold predictions and training labels only, never on anything from test. An ensemble of one
-has weight 1: its answers are the member's own.
+Each (member, seed, fold) chain predicts the rows its fold held out and the test rows. Per (member,
+seed) the held-out predictions of all folds make one out-of-fold prediction per training row and the
+folds' test predictions are averaged; a member averages its seeds. The members are blended by a
+weighted average of their outputs (probabilities or values) whose weights minimise the task's proper
+surrogate loss out of fold (log loss for classes, binary cross-entropy for several labels, squared
+error for values; a smooth stand-in for the competition's metric, which may be a step function of the
+weights): fitted on out-of-fold predictions and training targets only, never on anything from test.
+An ensemble of one has weight 1: its answers are the member's own.
 
-The ensemble's own out-of-fold accuracy is cross-fitted (with K >= 2 folds, fold k's rows are blended
+The ensemble's own out-of-fold score is cross-fitted (with K >= 2 folds, fold k's rows are blended
 with weights fitted on the other folds), so it is not flattered by fitting and scoring on the same rows.
 """
 from __future__ import annotations
@@ -19,94 +21,88 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 
-from .data import LABEL_NAMES, N_LABELS
-from .evaluation import confusion_matrix, per_class_accuracy
-
-PROB_COLUMNS = [f"prob_{k}" for k in range(N_LABELS)]
+from .metrics import Metric
+from .tasks import Classification, Task
 
 
 class EnsembleError(ValueError):
-    """Chains' predictions that do not fit together (a phrase predicted twice, or missing)."""
+    """Chains' predictions that do not fit together (a row predicted twice, or missing)."""
 
 
 @dataclass
 class Predictions:
-    """Probabilities for phrases: `probs[i]` belongs to `phrase_ids[i]`."""
-    phrase_ids: np.ndarray
-    probs: np.ndarray
+    """Outputs for rows of a competition file: `outputs[i]` belongs to row `rows[i]`."""
+    rows: np.ndarray
+    outputs: np.ndarray
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> "Predictions":
-        return cls(frame.PhraseId.to_numpy(), frame[PROB_COLUMNS].to_numpy(dtype=np.float64))
+        columns = [c for c in frame.columns if c.startswith("out_")]
+        return cls(frame.row.to_numpy(), frame[columns].to_numpy(dtype=np.float64))
 
     def to_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.probs, columns=PROB_COLUMNS)
-        frame.insert(0, "PhraseId", self.phrase_ids)
-        frame["Sentiment"] = self.probs.argmax(axis=1)
+        frame = pd.DataFrame(self.outputs, columns=[f"out_{k}" for k in range(self.outputs.shape[1])])
+        frame.insert(0, "row", self.rows)
         return frame
 
-    def aligned(self, phrase_ids: np.ndarray) -> np.ndarray:
-        """The probabilities in the order of `phrase_ids`, all of which must be here."""
-        position = pd.Series(np.arange(len(self.phrase_ids)), index=self.phrase_ids)
-        missing = ~np.isin(phrase_ids, self.phrase_ids)
+    def aligned(self, rows: np.ndarray) -> np.ndarray:
+        """The outputs in the order of `rows`, all of which must be here."""
+        position = pd.Series(np.arange(len(self.rows)), index=self.rows)
+        missing = ~np.isin(rows, self.rows)
         if missing.any():
-            raise EnsembleError(f"{int(missing.sum())} phrase(s) have no prediction (first PhraseId "
-                                f"{int(np.asarray(phrase_ids)[missing][0])})")
-        return self.probs[position.loc[phrase_ids].to_numpy()]
+            raise EnsembleError(f"{int(missing.sum())} row(s) have no prediction (first: row "
+                                f"{int(np.asarray(rows)[missing][0])})")
+        return self.outputs[position.loc[rows].to_numpy()]
 
 
 def out_of_fold(held_out: list[Predictions]) -> Predictions:
-    """The folds' held-out predictions as one; a phrase held out by two folds is an error."""
-    ids = np.concatenate([p.phrase_ids for p in held_out])
-    unique, counts = np.unique(ids, return_counts=True)
+    """The folds' held-out predictions as one; a row held out by two folds is an error."""
+    rows = np.concatenate([p.rows for p in held_out])
+    unique, counts = np.unique(rows, return_counts=True)
     if (counts > 1).any():
-        raise EnsembleError(f"PhraseId {int(unique[counts > 1][0])} is held out by more than one fold")
-    return Predictions(ids, np.concatenate([p.probs for p in held_out]))
+        raise EnsembleError(f"row {int(unique[counts > 1][0])} is held out by more than one fold")
+    return Predictions(rows, np.concatenate([p.outputs for p in held_out]))
 
 
 def mean(predictions: list[Predictions]) -> Predictions:
-    """Average probabilities over predictions of the same phrases (folds on test, or seeds)."""
-    ids = predictions[0].phrase_ids
-    return Predictions(ids, np.mean([p.aligned(ids) for p in predictions], axis=0))
+    """Average outputs over predictions of the same rows (folds on test, or seeds)."""
+    rows = predictions[0].rows
+    return Predictions(rows, np.mean([p.aligned(rows) for p in predictions], axis=0))
 
 
-def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, None)).mean())
+def blend(outputs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    return np.tensordot(np.asarray(weights), np.stack(outputs), axes=1)
 
 
-def blend(probs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
-    return np.tensordot(np.asarray(weights), np.stack(probs), axes=1)
-
-
-def fit_weights(probs: list[np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """Non-negative weights summing to 1 that minimise the log loss of the blend on these rows."""
-    if len(probs) == 1:
+def fit_weights(outputs: list[np.ndarray], y: np.ndarray, task: Task) -> np.ndarray:
+    """Non-negative weights summing to 1 that minimise the task's surrogate loss of the blend on these rows."""
+    if len(outputs) == 1:
         return np.ones(1)
-    objective = lambda logits: log_loss(blend(probs, softmax(logits)), labels)  # noqa: E731
-    found = minimize(objective, np.zeros(len(probs)), method="L-BFGS-B")
+    objective = lambda logits: task.surrogate_loss(blend(outputs, softmax(logits)), y)  # noqa: E731
+    found = minimize(objective, np.zeros(len(outputs)), method="L-BFGS-B")
     return softmax(found.x)
 
 
-def cross_fitted_blend(probs: list[np.ndarray], labels: np.ndarray, folds: np.ndarray) -> np.ndarray:
+def cross_fitted_blend(outputs: list[np.ndarray], y: np.ndarray, folds: np.ndarray, task: Task) -> np.ndarray:
     """Each fold's rows blended with weights fitted on the other folds' rows (one fold: on itself)."""
     folds = np.asarray(folds)
     if len(np.unique(folds)) < 2:
-        return blend(probs, fit_weights(probs, labels))
-    out = np.empty_like(probs[0])
+        return blend(outputs, fit_weights(outputs, y, task))
+    out = np.empty_like(outputs[0])
     for fold in np.unique(folds):
         rows, others = folds == fold, folds != fold
-        weights = fit_weights([p[others] for p in probs], labels[others])
-        out[rows] = blend([p[rows] for p in probs], weights)
+        weights = fit_weights([p[others] for p in outputs], y[others], task)
+        out[rows] = blend([p[rows] for p in outputs], weights)
     return out
 
 
-def accuracy_row(probs: np.ndarray, labels: np.ndarray) -> dict:
-    """Accuracy, log loss and accuracy within each true class."""
-    matrix = confusion_matrix(labels, probs.argmax(axis=1), N_LABELS)
-    per_class = per_class_accuracy(matrix, LABEL_NAMES)
-    return {"phrases": int(len(labels)), "accuracy": float(matrix.trace() / max(matrix.sum(), 1)),
-            "log_loss": log_loss(probs, labels),
-            **{f"accuracy {name}": float(acc) for name, acc in zip(per_class.label, per_class.accuracy)}}
+def score_row(outputs: np.ndarray, y: np.ndarray, task: Task, metric: Metric) -> dict:
+    """The competition's metric, the task's surrogate loss and, for classes, the accuracy within each."""
+    row = {"rows": int(len(y)), metric.name: metric.score(y, outputs), task.surrogate: task.surrogate_loss(outputs, y)}
+    if isinstance(task, Classification):
+        per_class = task.diagnostics(y, outputs)
+        row.update({f"accuracy {name}": float(acc) for name, acc in zip(per_class.label, per_class.accuracy)})
+    return row
 
 
 @dataclass
@@ -119,32 +115,34 @@ class Member:
     seconds: dict[int, float]     # seed -> training and prediction time over all folds
 
 
-def evaluate_ensemble(members: list[Member], labels: pd.Series, folds: pd.Series) -> dict:
-    """Blend the members; score every seed, member and the ensemble out of fold.
+def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.Series, task: Task,
+                      metric: Metric) -> dict:
+    """Blend the members; score every seed, member and the ensemble out of fold with `metric`.
 
-    `labels` and `folds` are indexed by PhraseId and come from train.tsv and the folds table: the only
-    targets anything here is fitted to. Returns the table (one row per seed, per member of several
-    seeds, and the ensemble), the weights, and the blended out-of-fold and test predictions.
+    `targets` (encoded, one per training row) and `folds` (indexed by row) come from the training file
+    and the folds table: the only targets anything here is fitted to. Returns the table (one row per
+    seed, per member of several seeds, and the ensemble), the weights, and the blended out-of-fold and
+    test predictions.
     """
-    phrase_ids = np.sort(next(iter(members[0].oof.values())).phrase_ids)
-    test_ids = next(iter(members[0].test.values())).phrase_ids
-    y, fold_of = labels.loc[phrase_ids].to_numpy(), folds.loc[phrase_ids].to_numpy()
+    train_rows = np.sort(next(iter(members[0].oof.values())).rows)
+    test_rows = next(iter(members[0].test.values())).rows
+    y, fold_of = np.asarray(targets)[train_rows], folds.loc[train_rows].to_numpy()
     rows, member_oof, member_test = [], [], []
     for member in members:
         describe = {"member": member.name, "model": member.model}
         for seed, oof in member.oof.items():
             rows.append({"name": f"{member.name} seed {seed}", "kind": "seed", **describe, "seed": seed,
-                         **accuracy_row(oof.aligned(phrase_ids), y), "seconds": member.seconds[seed]})
-        member_oof.append(mean(list(member.oof.values())).aligned(phrase_ids))
-        member_test.append(mean(list(member.test.values())).aligned(test_ids))
+                         **score_row(oof.aligned(train_rows), y, task, metric), "seconds": member.seconds[seed]})
+        member_oof.append(mean(list(member.oof.values())).aligned(train_rows))
+        member_test.append(mean(list(member.test.values())).aligned(test_rows))
         if len(member.oof) > 1:
             rows.append({"name": f"{member.name} ({len(member.oof)} seeds)", "kind": "member", **describe,
-                         **accuracy_row(member_oof[-1], y), "seconds": sum(member.seconds.values())})
+                         **score_row(member_oof[-1], y, task, metric), "seconds": sum(member.seconds.values())})
         else:
             rows[-1]["kind"] = "member"  # one seed: the seed is the member
-    weights = fit_weights(member_oof, y)
-    oof_blend = cross_fitted_blend(member_oof, y, fold_of)
-    rows.append({"name": "ensemble", "kind": "ensemble", **accuracy_row(oof_blend, y),
+    weights = fit_weights(member_oof, y, task)
+    oof_blend = cross_fitted_blend(member_oof, y, fold_of, task)
+    rows.append({"name": "ensemble", "kind": "ensemble", **score_row(oof_blend, y, task, metric),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
     table = pd.DataFrame(rows)
     by_member = dict(zip([m.name for m in members], map(float, weights)))
@@ -152,12 +150,12 @@ def evaluate_ensemble(members: list[Member], labels: pd.Series, folds: pd.Series
                                np.where(table.kind == "ensemble", 1.0, np.nan))
     table["seconds"] = table.seconds.round(1)
     table["seed"] = table.seed.astype("Int64")
-    return {"table": table, "weights": by_member, "labels": y,
-            "oof": Predictions(phrase_ids, oof_blend), "test": Predictions(test_ids, blend(member_test, weights))}
+    return {"table": table, "weights": by_member, "targets": y,
+            "oof": Predictions(train_rows, oof_blend), "test": Predictions(test_rows, blend(member_test, weights))}
 
 
-def plot_accuracy(table: pd.DataFrame):
-    """Out-of-fold accuracy of each row of the table, as bars."""
+def plot_scores(table: pd.DataFrame, metric: Metric):
+    """Out-of-fold score of each row of the table, as bars."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -165,12 +163,13 @@ def plot_accuracy(table: pd.DataFrame):
 
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(table)))
     colours = table.kind.map({"seed": "#9ecae1", "member": "#3182bd", "ensemble": "#e6550d"})
-    ax.barh(table.name[::-1], table.accuracy[::-1], color=colours[::-1])
-    for y, value in enumerate(table.accuracy[::-1]):
+    scores = table[metric.name]
+    ax.barh(table.name[::-1], scores[::-1], color=colours[::-1])
+    for y, value in enumerate(scores[::-1]):
         ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
-    low = max(0.0, float(table.accuracy.min()) - 0.05)
-    ax.set_xlim(low, min(1.0, float(table.accuracy.max()) + 0.05))
-    ax.set_xlabel("out-of-fold accuracy")
-    ax.set_title(f"{int(table.phrases.iloc[-1])} held-out training phrases")
+    spread = max(0.05, float(scores.max() - scores.min()))
+    ax.set_xlim(max(0.0, float(scores.min()) - spread), float(scores.max()) + spread)
+    ax.set_xlabel(f"out-of-fold {metric.name} ({'higher' if metric.greater_is_better else 'lower'} is better)")
+    ax.set_title(f"{int(table.rows.iloc[-1])} held-out training rows")
     fig.tight_layout()
     return fig

@@ -1,9 +1,11 @@
-"""Which training phrases each chain holds out: one table of folds, shared by every member and seed.
+"""Which training rows each chain holds out: one table of folds, shared by every member and seed.
 
-Folds are grouped by SentenceId (a sentence's sub-phrases on both sides would overstate accuracy by
-several points). With `folds: K >= 2` every training phrase is held out by exactly one fold, so each
-(member, seed) has an out-of-fold prediction for every training phrase. With `folds: 1` one seeded
-fraction of the sentences is held out (fold 0) and the rest is never held out (fold -1): the fast path.
+With a group column (SentenceId: a sentence's sub-phrases on both sides would overstate accuracy by
+several points) folds keep each group's rows together (GroupKFold); without one, single-label tasks are
+stratified by the label (StratifiedKFold) and the others split at random (KFold). With `folds: K >= 2`
+every training row is held out by exactly one fold, so each (member, seed) has an out-of-fold
+prediction for every row. With `folds: 1` one seeded fraction of the groups (or rows) is held out
+(fold 0) and the rest is never held out (fold -1): the fast path.
 """
 from __future__ import annotations
 
@@ -11,67 +13,76 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .data import DataError, split_by_sentence
+from .data import DataError, held_out_groups
 from .tensors import TokenizedSplit
 
 NEVER_HELD_OUT = -1
 
 
-def assign_folds(train: pd.DataFrame, folds: int, valid_fraction: float, seed: int) -> pd.DataFrame:
-    """PhraseId, SentenceId and fold for every training phrase, in train.tsv's order."""
-    table = train[["PhraseId", "SentenceId"]].copy()
-    if folds == 1:
-        _, held_out = split_by_sentence(train, valid_fraction, seed)  # the same split as ever for a seed
-        table["fold"] = np.where(table.PhraseId.isin(held_out.PhraseId), 0, NEVER_HELD_OUT)
-        return table
-    n_sentences = train.SentenceId.nunique()
-    if folds > n_sentences:
-        raise DataError(f"folds: {folds} is more than the {n_sentences} sentences of train.tsv: use at most "
-                        f"{n_sentences}")
-    from sklearn.model_selection import GroupKFold
+def assign_folds(ids, groups: np.ndarray, folds: int, valid_fraction: float, seed: int,
+                 labels: np.ndarray | None = None) -> pd.DataFrame:
+    """row, id, group and fold of every training row, in the training file's order.
 
+    `labels` (single-label classes) stratify the folds where there is no real group (each row its own).
+    """
+    groups = np.asarray(groups)
+    table = pd.DataFrame({"row": np.arange(len(groups)), "id": np.asarray(ids), "group": groups})
+    if folds == 1:  # the same split as ever for a seed
+        table["fold"] = np.where(held_out_groups(groups, valid_fraction, seed), 0, NEVER_HELD_OUT)
+        return table
+    n_groups = len(pd.unique(groups))
+    if folds > n_groups:
+        raise DataError(f"folds: {folds} is more than the {n_groups} groups of the training file: use at most "
+                        f"{n_groups}")
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+
+    ungrouped = n_groups == len(groups)
+    if ungrouped and labels is not None and np.bincount(labels).min(initial=folds) >= folds:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(groups, labels)
+    elif ungrouped:
+        splits = KFold(n_splits=folds, shuffle=True, random_state=seed).split(groups)
+    else:
+        splits = GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(groups, groups=groups)
     table["fold"] = NEVER_HELD_OUT
-    splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fold, (_, held_out) in enumerate(splitter.split(table, groups=table.SentenceId)):
+    for fold, (_, held_out) in enumerate(splits):
         table.loc[table.index[held_out], "fold"] = fold
     return table
 
 
 def fold_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per fold: phrases and sentences held out."""
-    return (table.groupby("fold").agg(phrases=("PhraseId", "size"), sentences=("SentenceId", "nunique"))
-            .reset_index())
+    """Per fold: rows and groups held out."""
+    return table.groupby("fold").agg(rows=("row", "size"), groups=("group", "nunique")).reset_index()
 
 
 @dataclass(frozen=True)
 class FoldData:
-    """One chain's data: the member's tokenized training phrases, split by the folds table."""
-    tensors: str  # train.safetensors: every training phrase, tokenized once per member
+    """One chain's data: the member's tokenized training rows, split by the folds table."""
+    tensors: str  # train.safetensors: every training row, tokenized once per member
     folds: str    # folds.csv
     fold: int
 
     def load(self) -> tuple[TokenizedSplit, TokenizedSplit]:
         """(training side, held-out side) of this fold."""
-        phrases, held_out = self._phrases_and_mask()
-        return phrases.subset(np.flatnonzero(~held_out)), phrases.subset(np.flatnonzero(held_out))
+        texts, held_out = self._rows_and_mask()
+        return texts.subset(np.flatnonzero(~held_out)), texts.subset(np.flatnonzero(held_out))
 
     def held_out(self) -> TokenizedSplit:
         """The held-out side only (what prediction needs), without building the training side."""
-        phrases, held_out = self._phrases_and_mask()
-        return phrases.subset(np.flatnonzero(held_out))
+        texts, held_out = self._rows_and_mask()
+        return texts.subset(np.flatnonzero(held_out))
 
-    def _phrases_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
-        phrases = TokenizedSplit.load(self.tensors)
-        return phrases, held_out_mask(pd.read_csv(self.folds), phrases.phrase_ids.numpy(), self.fold)
+    def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
+        texts = TokenizedSplit.load(self.tensors)
+        return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 
 
-def held_out_mask(table: pd.DataFrame, phrase_ids: np.ndarray, fold: int) -> np.ndarray:
-    """True where the phrase is held out by `fold`; every phrase must be in the folds table."""
-    fold_of = table.set_index("PhraseId").fold
-    missing = ~np.isin(phrase_ids, fold_of.index)
-    if missing.any():
-        raise DataError(f"{int(missing.sum())} tokenized phrase(s) are not in the folds table (first PhraseId "
-                        f"{int(phrase_ids[missing][0])}): the tensors and folds.csv come from different train.tsv files")
+def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int) -> np.ndarray:
+    """True where the row is held out by `fold`; every row must be in the folds table."""
+    fold_of = table.set_index("row").fold
+    missing = ~np.isin(rows, fold_of.index)
+    if missing.any() or len(table) != len(rows):
+        raise DataError(f"the tokenized training rows ({len(rows)}) and folds.csv ({len(table)} rows) come from "
+                        f"different training files: rerun preprocess and folds")
     if fold not in set(fold_of):
         raise DataError(f"fold {fold} is not in the folds table (folds: {sorted(set(fold_of) - {NEVER_HELD_OUT})})")
-    return fold_of.reindex(phrase_ids).to_numpy() == fold
+    return fold_of.reindex(rows).to_numpy() == fold

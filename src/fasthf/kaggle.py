@@ -20,12 +20,13 @@ import time
 import zipfile
 from pathlib import Path
 
-from .data import DataError, read_sample_submission, read_test, read_train
+from .competition import Competition
+from .data import DataError
 from .io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
-COMPETITION_FILES = {"train": "train.tsv", "test": "test.tsv", "sample_submission": "sampleSubmission.csv"}
+COMPETITION_JSON = "competition.json"
 
 MISSING_CREDENTIALS = (
     "No Kaggle credentials found. Create a token at https://www.kaggle.com/settings/api and either\n"
@@ -113,36 +114,54 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[Path]:
         raise DataError(f"{archive}: not a readable zip archive (truncated or corrupt?): {error}") from None
 
 
-def extract_competition(archive: str | Path, dest_dir: str | Path) -> dict[str, Path]:
-    """Unpack the competition archive (and the zips inside it) into `dest_dir` and check the files.
+def extract_competition(archive: str | Path, dest_dir: str | Path, competition: Competition) -> dict[str, Path]:
+    """Unpack the competition archive (and the zips inside it) into `dest_dir`, check the files against
+    the competition's description, and write the description with its task to competition.json.
 
     The files may lie at the top of the archive or in one folder, other files beside them are
     ignored; two copies of one file are refused. Everything is unpacked and checked in a staging
-    folder first: a refused archive leaves nothing in `dest_dir`. Returns the paths of train.tsv,
-    test.tsv and sampleSubmission.csv.
+    folder first: a refused archive leaves nothing in `dest_dir`. Returns the paths of the train, test
+    and sample submission files and of competition.json.
     """
     dest_dir = Path(dest_dir)
     staging = dest_dir / ".extracting"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        found = _unpack(archive, staging)
+        found = _unpack(archive, staging, competition)
         # Read each file once so a wrong column or bad row stops the run here, not hours later.
-        read_train_member, read_test_member, read_sample_member = (
-            _naming_member(reader, staging, archive) for reader in (read_train, read_test, read_sample_submission))
-        read_train_member(found["train.tsv"])
-        test = read_test_member(found["test.tsv"])
-        sample = read_sample_member(found["sampleSubmission.csv"])
-        if set(test.PhraseId) != set(sample.PhraseId):
-            raise DataError(f"{archive}: test.tsv and sampleSubmission.csv list different PhraseIds "
-                            f"({len(set(test.PhraseId) ^ set(sample.PhraseId))} differ); they must come from "
-                            f"the same download")
+        names = competition.files
+        train = _naming_member(competition.read_train, staging, archive)(found[names["train"]])
+        test = _naming_member(competition.read_test, staging, archive)(found[names["test"]])
+        sample = _naming_member(competition.read_sample, staging, archive)(found[names["sample_submission"]])
+        task, why = _naming_member(lambda path: competition.fit(train, sample, str(path)), staging,
+                                   archive)(found[names["train"]])
+        _check_agreement(competition, train, test, sample, archive)
         paths = {}
-        for key, name in COMPETITION_FILES.items():
+        for key, name in names.items():
             paths[key] = dest_dir / name
             os.replace(found[name], paths[key])
+        paths["competition"] = dest_dir / COMPETITION_JSON
+        competition.save(paths["competition"], task, why)
+        log.info("%s: %s; metric %s; %s classes/targets: %s; submission: %s", competition.slug, why,
+                 competition.metric_of(task).name, task.n_outputs, task.output_names[:10],
+                 competition.submission_form(task, sample))
         return paths
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_agreement(competition: Competition, train, test, sample, archive) -> None:
+    """The three files must come from one download of one competition."""
+    names = competition.files
+    unknown = [c for c in test.attrs["header"] if c not in train.attrs["header"]]
+    if unknown:
+        raise DataError(f"{archive}: {names['test']} has column(s) {unknown} that {names['train']} lacks; the files "
+                        f"come from different competitions, or the description names the wrong files")
+    test_ids, sample_ids = set(test[competition.id]), set(sample[competition.id])
+    if test_ids != sample_ids:
+        raise DataError(f"{archive}: {names['test']} and {names['sample_submission']} list different "
+                        f"{competition.id}s ({len(test_ids ^ sample_ids)} differ); they must come from the same "
+                        f"download")
 
 
 def _naming_member(reader, staging: Path, archive):
@@ -157,7 +176,7 @@ def _naming_member(reader, staging: Path, archive):
     return read
 
 
-def _unpack(archive: str | Path, staging: Path) -> dict[str, Path]:
+def _unpack(archive: str | Path, staging: Path, competition: Competition) -> dict[str, Path]:
     """The competition files by name, from `archive` and any zips inside it, unpacked into `staging`."""
     pending = safe_extract(archive, staging)
     while any(p.suffix == ".zip" for p in pending):
@@ -165,7 +184,7 @@ def _unpack(archive: str | Path, staging: Path) -> dict[str, Path]:
         pending.remove(inner)
         pending += _naming_member(lambda path: safe_extract(path, path.parent), staging, archive)(inner)
         inner.unlink()
-    wanted = set(COMPETITION_FILES.values())
+    wanted = set(competition.files.values())
     found: dict[str, Path] = {}
     for path in pending:
         if path.name in wanted:
@@ -173,10 +192,10 @@ def _unpack(archive: str | Path, staging: Path) -> dict[str, Path]:
                 raise DataError(f"{archive}: holds two copies of {path.name} ({found[path.name].relative_to(staging)} "
                                 f"and {path.relative_to(staging)}); keep one")
             found[path.name] = path
-    missing = [name for name in COMPETITION_FILES.values() if name not in found]
+    missing = [name for name in competition.files.values() if name not in found]
     if missing:
         raise DataError(f"{archive}: does not contain {missing}; found {sorted(p.name for p in pending)}: is it "
-                        f"the archive of sentiment-analysis-on-movie-reviews?")
+                        f"the archive of {competition.slug}? Otherwise set competition.files")
     return found
 
 
@@ -192,7 +211,7 @@ def read_ledger(ledger: str | Path) -> list[dict]:
 
 
 def submit(competition: str, submission: str | Path, message: str, receipt: str | Path, ledger: str | Path,
-           oof_accuracy: float | None = None, score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
+           oof_score: float | None = None, metric: str = "accuracy", score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
     """Upload `submission` with `kaggle competitions submit`, once per file content, then wait for its
     public score (`score_timeout_s` at most; 0: do not wait).
 
@@ -212,7 +231,7 @@ def submit(competition: str, submission: str | Path, message: str, receipt: str 
         output = run_kaggle(["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
                             **retry)
         record = {"competition": competition, "file": str(submission), "sha256": digest, "message": message,
-                  "oof_accuracy": oof_accuracy,
+                  "metric": metric, "oof_score": oof_score,
                   "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   "kaggle_output": output.strip(), "public_score": None, "score_status": "not asked"}
         write_ledger(ledger, [*read_ledger(ledger), record])
@@ -264,8 +283,8 @@ def write_ledger(ledger: str | Path, records: list[dict]) -> None:
 
 
 def submissions_table(ledger: str | Path) -> "pd.DataFrame":
-    """Every submission of the ledger: when, method (the message), out-of-fold accuracy, public score."""
+    """Every submission of the ledger: when, method (the message), out-of-fold score, public score."""
     import pandas as pd
 
-    columns = ["submitted_at", "message", "oof_accuracy", "public_score", "score_status", "file"]
+    columns = ["submitted_at", "message", "metric", "oof_score", "public_score", "score_status", "file"]
     return pd.DataFrame([{key: r.get(key) for key in columns} for r in read_ledger(ledger)], columns=columns)

@@ -1,48 +1,51 @@
-"""Phrase memory: a test phrase found verbatim in train.tsv takes its training label.
+"""Memory: a test text found verbatim in the training file takes what the training file says of it.
 
-The competition's own data, used as it is: each distinct phrase of train.tsv carries one label, and
-about 15% of the test phrases occur there verbatim. Only test predictions are touched. A held-out
-training phrase never occurs on its chain's training side (train.tsv holds each phrase once and the
-folds group by sentence), so the memory's gain cannot be measured out of fold; out-of-fold figures are
-of the models alone.
+The competition's own data, used as it is: for each distinct training text (and pair), the mean of its
+targets in the form of the model's outputs: the label distribution for classes (one label if the text
+has one; its argmax is the most frequent label, the lowest on a tie), the share of positives per
+label for multilabel, the mean value for regression. In "Sentiment Analysis on Movie Reviews" about
+15% of the test phrases occur in train.tsv. Only test predictions are touched; a held-out training
+row never occurs on its chain's training side when folds are grouped by sentence, so the memory's gain
+cannot be measured out of fold there, and out-of-fold figures are of the models alone.
 """
 from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
+
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 
 
-def training_labels(train: pd.DataFrame) -> pd.Series:
-    """Label per distinct training phrase (matched exactly: case, spaces and punctuation count); a phrase
-    given several labels takes its most frequent one, the lowest on a tie."""
-    counts = train.groupby(["Phrase", "Sentiment"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["Phrase", "n", "Sentiment"], ascending=[True, False, True])
-    return counts.drop_duplicates("Phrase").set_index("Phrase").Sentiment
+def remembered(train_keys: pd.Series, train_targets: np.ndarray, task: Task) -> pd.DataFrame:
+    """Per distinct training text: the mean of its targets as outputs (matched exactly: case, spaces and
+    punctuation count)."""
+    outputs = pd.DataFrame(task.as_outputs(train_targets), index=train_keys.to_numpy())
+    return outputs.groupby(level=0, sort=False).mean()
 
 
-def apply_phrase_memory(test: pd.DataFrame, predicted: pd.Series, train: pd.DataFrame,
-                        enabled: bool = True) -> tuple[pd.DataFrame, dict]:
-    """Final test labels: the training label where the phrase is remembered, the model's elsewhere.
+def apply_memory(test_keys: pd.Series, outputs: np.ndarray, train_keys: pd.Series, train_targets: np.ndarray,
+                 task: Task, enabled: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Final test outputs: what the training file says where the text is remembered, the model's elsewhere.
 
-    `test`: PhraseId, Phrase; `predicted`: the model's label per test PhraseId; `train`: Phrase,
-    Sentiment of train.tsv. Returns PhraseId, Sentiment, model_sentiment, from_memory (test order) and
-    the counts.
+    Returns the outputs (rows in test order), which rows memory set, and the counts.
     """
-    model = predicted.reindex(test.PhraseId).to_numpy()
-    remembered = test.Phrase.map(training_labels(train)) if enabled else pd.Series(pd.NA, index=test.index)
-    from_memory = remembered.notna().to_numpy()
-    final = pd.DataFrame({"PhraseId": test.PhraseId.to_numpy(),
-                          "Sentiment": remembered.where(from_memory, model).astype("int64").to_numpy(),
-                          "model_sentiment": model, "from_memory": from_memory})
-    counts = {"enabled": bool(enabled), "test_phrases": int(len(test)), "set_from_memory": int(from_memory.sum()),
-              "changed_answer": int((final.Sentiment != final.model_sentiment).sum())}
+    final = np.array(outputs, dtype=np.float64, copy=True)
+    from_memory = np.zeros(len(test_keys), dtype=bool)
     if enabled:
-        log.info("phrase memory: %d of %d test phrases occur verbatim in train.tsv and take its label; %d of "
-                 "those change the model's answer", counts["set_from_memory"], counts["test_phrases"],
+        table = remembered(train_keys, train_targets, task)
+        from_memory = test_keys.isin(table.index).to_numpy()
+        final[from_memory] = table.loc[test_keys[from_memory]].to_numpy()
+    changed = (task.decode(final) != task.decode(outputs)).reshape(len(final), -1).any(axis=1)
+    counts = {"enabled": bool(enabled), "test_texts": int(len(test_keys)), "set_from_memory": int(from_memory.sum()),
+              "changed_answer": int(changed.sum())}
+    if enabled:
+        log.info("memory: %d of %d test texts occur verbatim in the training file and take what it says; %d of "
+                 "those change the model's answer", counts["set_from_memory"], counts["test_texts"],
                  counts["changed_answer"])
     else:
-        log.info("phrase memory off: every test label is the model's")
-    return final, counts
+        log.info("memory off: every test answer is the model's")
+    return final, from_memory, counts

@@ -1,4 +1,5 @@
-"""Class probabilities for many texts: longest-first batches for speed, results put back in row order."""
+"""The model's outputs (probabilities or values) for many texts: longest-first batches for speed, results
+put back in row order."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,13 @@ from .precision import choose_precision
 from .tensors import TokenizedSplit
 
 
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    return logits.float().softmax(dim=-1)
+
+
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
-                  device=None, precision: str = "auto") -> torch.Tensor:
-    """Probabilities for every text of `split`, row i for text i.
+                  device=None, precision: str = "auto", activation=softmax) -> torch.Tensor:
+    """`activation(logits)` for every text of `split`, row i for text i: a task's probabilities or values.
 
     Texts are batched longest first so each batch is padded to about its own length; each batch's
     probabilities are written back at its texts' row numbers, which restores the original order.
@@ -31,15 +36,12 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
             logits = model(input_ids=batch[0], attention_mask=batch[1], **extra).logits
             if out is None:
                 out = torch.empty(len(split), logits.shape[-1])
-            out[rows] = logits.float().softmax(dim=-1).cpu()
+            out[rows] = activation(logits).float().cpu()
     return out if out is not None else torch.empty(0, 0)
 
 
-def probabilities_frame(phrase_ids, probs: torch.Tensor) -> pd.DataFrame:
-    """PhraseId, prob_0..prob_k, and the most probable class as Sentiment."""
-    probs = probs.numpy()
-    frame = pd.DataFrame({"PhraseId": np.asarray(phrase_ids)})
-    for k in range(probs.shape[1]):
-        frame[f"prob_{k}"] = probs[:, k]
-    frame["Sentiment"] = probs.argmax(axis=1)
+def outputs_frame(rows, outputs, columns: list[str]) -> pd.DataFrame:
+    """row, then one column per output."""
+    frame = pd.DataFrame(np.asarray(outputs, dtype=np.float64), columns=columns)
+    frame.insert(0, "row", np.asarray(rows))
     return frame

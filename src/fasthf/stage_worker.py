@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     from .architectures import set_threads
     from .distributed import is_main_process
     from .folds import FoldData
+    from .tasks import task_from
     from .training import Stage, TrainSettings, run_stage
 
     args = json.loads((argv or sys.argv[1:])[0])
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     # The ranks share this machine's cores unless torch_threads says otherwise.
     set_threads(args.get("torch_threads") or max(1, len(os.sched_getaffinity(0)) // max(1, num_distrib())))
     run_stage(Stage.from_config(args["stage"]), args["index"], args["previous"], FoldData(**args["data"]),
-              args["out_dir"], TrainSettings(**args["settings"]))
+              args["out_dir"], TrainSettings(**args["settings"]), task_from(args["task"]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""The submission file, checked against the competition's sampleSubmission.csv before it is written."""
+"""The submission file, in the form of the competition's sample submission, checked before it is written.
+
+Its columns and row order are the sample's; its answers are labels (as the training file writes them),
+or probabilities (one column, or one per class in the sample's order), or values, as the competition's
+metric scores them (`Competition.submission_form`).
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,73 +11,82 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import N_LABELS, SUBMISSION_COLUMNS, read_table
+from .competition import Competition
 from .io import atomic_path
+from .tasks import Task
 
 
 class SubmissionError(ValueError):
     """A submission Kaggle would reject or score wrongly; the message lists every problem found."""
 
 
-def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame) -> list[str]:
-    """Everything that makes `submission` differ in shape from `sample` (same PhraseIds in the same
-    order, integer Sentiment 0-4); an empty list means it is valid."""
+def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition,
+                    task: Task) -> pd.DataFrame:
+    """The submission frame: the sample's ids in its order, its answer columns filled from `outputs`
+    (row i belongs to `test_ids[i]`)."""
+    position = pd.Series(np.arange(len(test_ids)), index=np.asarray(test_ids))
+    ids = sample[competition.id]
+    missing = ~ids.isin(position.index)
+    if missing.any():
+        raise SubmissionError(f"invalid submission:\n  - {int(missing.sum())} {competition.id}s of the sample "
+                              f"submission have no prediction, e.g. {ids[missing].tolist()[:5]}")
+    ordered = np.asarray(outputs)[position.loc[ids].to_numpy()]
+    form = competition.submission_form(task, sample)
+    values = task.submission_values(ordered, competition.answer_columns(sample), form)
+    return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
+
+
+def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition,
+                        task: Task) -> list[str]:
+    """Everything that makes `submission` differ in form from `sample` (same columns, same ids in the
+    same order, answers the task and form allow); an empty list means it is valid."""
     problems = []
-    if list(submission.columns) != SUBMISSION_COLUMNS:
-        problems.append(f"columns are {list(submission.columns)}, expected {SUBMISSION_COLUMNS}")
+    id_column = competition.id
+    if list(submission.columns) != list(sample.columns):
+        problems.append(f"columns are {list(submission.columns)}, expected {list(sample.columns)}")
         return problems
     if len(submission) != len(sample):
-        problems.append(f"{len(submission)} rows, sampleSubmission has {len(sample)}")
-    ids, expected = submission.PhraseId.to_numpy(), sample.PhraseId.to_numpy()
+        problems.append(f"{len(submission)} rows, the sample submission has {len(sample)}")
+    ids = submission[id_column].astype(str).to_numpy()
+    expected = sample[id_column].astype(str).to_numpy()
     missing = np.setdiff1d(expected, ids)
     extra = np.setdiff1d(ids, expected)
     if len(missing):
-        problems.append(f"{len(missing)} PhraseIds of sampleSubmission are missing, e.g. {missing[:5].tolist()}")
+        problems.append(f"{len(missing)} {id_column}s of the sample submission are missing, e.g. {missing[:5].tolist()}")
     if len(extra):
-        problems.append(f"{len(extra)} PhraseIds are not in sampleSubmission, e.g. {extra[:5].tolist()}")
+        problems.append(f"{len(extra)} {id_column}s are not in the sample submission, e.g. {extra[:5].tolist()}")
     if not len(missing) and not len(extra) and len(ids) == len(expected) and (ids != expected).any():
         row = int(np.flatnonzero(ids != expected)[0])
-        problems.append(f"PhraseIds are in a different order than sampleSubmission from row {row + 2} "
+        problems.append(f"{id_column}s are in a different order than the sample submission from row {row + 2} "
                         f"(got {ids[row]}, expected {expected[row]})")
-    labels = pd.to_numeric(submission.Sentiment, errors="coerce")
-    bad = labels.isna() | (labels != labels.round()) | ~labels.between(0, N_LABELS - 1)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        problems.append(f"{int(bad.sum())} Sentiment values are not integers 0-{N_LABELS - 1}, "
-                        f"first at row {row + 2}: {submission.Sentiment.iloc[row]!r}")
+    form = competition.submission_form(task, sample)
+    for column in competition.answer_columns(sample):
+        problem = task.check_submission_column(column, submission[column], form)
+        if problem:
+            problems.append(problem)
     return problems
 
 
-def validate_submission(submission: pd.DataFrame, sample: pd.DataFrame) -> None:
-    problems = submission_problems(submission, sample)
+def validate_submission(submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition, task: Task) -> None:
+    problems = submission_problems(submission, sample, competition, task)
     if problems:
         raise SubmissionError("invalid submission:\n  - " + "\n  - ".join(problems))
 
 
-def validate_submission_file(path: str | Path, sample_path: str | Path) -> list[str]:
+def validate_submission_file(path: str | Path, sample_path: str | Path, competition: Competition,
+                             task: Task) -> list[str]:
     """Problems of a submission CSV on disk, as text (the file itself may be unreadable)."""
-    sample = read_table(sample_path, SUBMISSION_COLUMNS, sep=",")
+    sample = competition.read_sample(sample_path)
     try:
         submission = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError) as error:
         return [f"{path}: cannot be read as CSV: {error}"]
-    if list(submission.columns) == SUBMISSION_COLUMNS:
-        ids = pd.to_numeric(submission.PhraseId, errors="coerce")
-        if ids.isna().any():
-            row = int(np.flatnonzero(ids.isna().to_numpy())[0])
-            return [f"row {row + 2}: PhraseId {submission.PhraseId.iloc[row]!r} is not an integer"]
-        submission["PhraseId"] = ids.astype("int64")
-    return submission_problems(submission, sample)
+    return submission_problems(submission, sample, competition, task)
 
 
-def make_submission(phrase_ids, labels) -> pd.DataFrame:
-    return pd.DataFrame({"PhraseId": np.asarray(phrase_ids, dtype=np.int64),
-                         "Sentiment": np.asarray(labels, dtype=np.int64)})
-
-
-def write_submission(path: str | Path, submission: pd.DataFrame, sample: pd.DataFrame) -> None:
+def write_submission(path: str | Path, submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition,
+                     task: Task) -> None:
     """Validate, then write; an invalid submission is never written."""
-    validate_submission(submission, sample)
+    validate_submission(submission, sample, competition, task)
     with atomic_path(path) as tmp:
         submission.to_csv(tmp, index=False)
-

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 
-from .data import read_test, read_train
 from .io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -37,10 +35,14 @@ class Padding:
 
 @dataclass
 class TokenizedSplit:
-    """Token ids of many texts stored end to end (`input_ids[offsets[i]:offsets[i+1]]` is text i)."""
+    """Token ids of many texts stored end to end (`input_ids[offsets[i]:offsets[i+1]]` is text i).
+
+    `rows`: each text's row number in its competition file; `labels`: the task's encoded targets
+    (class indices, or a float row per text for multilabel and regression).
+    """
     input_ids: torch.Tensor
     offsets: torch.Tensor
-    phrase_ids: torch.Tensor
+    rows: torch.Tensor
     padding: Padding
     labels: torch.Tensor | None = None
     token_type_ids: torch.Tensor | None = None
@@ -77,7 +79,7 @@ class TokenizedSplit:
         shift = torch.repeat_interleave(self.offsets[rows] - offsets[:-1], lengths)
         tokens = torch.arange(int(offsets[-1])) + shift
         pick = lambda t: None if t is None else t[tokens]  # noqa: E731
-        return TokenizedSplit(self.input_ids[tokens], offsets, self.phrase_ids[rows], self.padding,
+        return TokenizedSplit(self.input_ids[tokens], offsets, self.rows[rows], self.padding,
                               None if self.labels is None else self.labels[rows], pick(self.token_type_ids))
 
     def collate(self, idxs) -> tuple[torch.Tensor, ...]:
@@ -101,7 +103,7 @@ class TokenizedSplit:
         return tuple(batch)
 
     def save(self, path: str | Path) -> None:
-        tensors = {"input_ids": self.input_ids, "offsets": self.offsets, "phrase_ids": self.phrase_ids}
+        tensors = {"input_ids": self.input_ids, "offsets": self.offsets, "rows": self.rows}
         if self.labels is not None:
             tensors["labels"] = self.labels
         if self.token_type_ids is not None:
@@ -121,24 +123,27 @@ class TokenizedSplit:
         tensors = load_file(str(path))
         padding = Padding(int(metadata["pad_token_id"]), int(metadata["pad_token_type_id"]),
                           metadata["padding_side"])
-        return cls(tensors["input_ids"], tensors["offsets"], tensors["phrase_ids"], padding,
+        return cls(tensors["input_ids"], tensors["offsets"], tensors["rows"], padding,
                    tensors.get("labels"), tensors.get("token_type_ids"))
 
 
-def tokenize(texts: list[str], tokenizer, max_length: int) -> dict:
-    """Tokenize all texts in one batched call of the fast tokenizer, with its own special tokens.
+def tokenize(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None) -> dict:
+    """Tokenize all texts (and their pairs) in one batched call of the fast tokenizer, with its own
+    special tokens and separators.
 
-    Texts longer than `max_length` tokens are truncated, and said so in the log.
+    Texts longer than `max_length` tokens are truncated (the longer of a pair first), and said so in the log.
     """
     want_types = "token_type_ids" in tokenizer.model_input_names
-    encoded = tokenizer(list(texts), truncation=False, return_attention_mask=False,
+    pairs = None if pairs is None else list(pairs)
+    encoded = tokenizer(list(texts), pairs, truncation=False, return_attention_mask=False,
                         return_token_type_ids=want_types, verbose=False)
     too_long = [i for i, ids in enumerate(encoded["input_ids"]) if len(ids) > max_length]
     if too_long:
         log.warning("%d of %d texts are longer than max_length=%d tokens and were truncated (first: %r)",
                     len(too_long), len(texts), max_length, texts[too_long[0]][:80])
-        cut = tokenizer([texts[i] for i in too_long], truncation=True, max_length=max_length,
-                        return_attention_mask=False, return_token_type_ids=want_types)
+        cut = tokenizer([texts[i] for i in too_long], None if pairs is None else [pairs[i] for i in too_long],
+                        truncation=True, max_length=max_length, return_attention_mask=False,
+                        return_token_type_ids=want_types)
         for key in encoded.keys():
             for j, i in enumerate(too_long):
                 encoded[key][i] = cut[key][j]
@@ -151,39 +156,45 @@ def _flatten(rows: list[list[int]], dtype) -> torch.Tensor:
     return torch.from_numpy(np.fromiter(itertools.chain.from_iterable(rows), dtype=dtype))
 
 
-def tokenize_split(frame: pd.DataFrame, tokenizer, max_length: int) -> tuple[TokenizedSplit, int]:
-    """The ragged tensors for one split; returns it and how many texts were truncated."""
-    encoded = tokenize(frame.Phrase.tolist(), tokenizer, max_length)
-    lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(frame))
+def tokenize_split(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None,
+                   labels: np.ndarray | None = None) -> tuple[TokenizedSplit, int]:
+    """The ragged tensors for one file's texts (row i is text i); returns it and how many were truncated."""
+    encoded = tokenize(texts, tokenizer, max_length, pairs)
+    lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(texts))
     offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]))
     types = encoded["token_type_ids"]
     split = TokenizedSplit(
         input_ids=_flatten(encoded["input_ids"], np.int32),
         offsets=offsets,
-        phrase_ids=torch.tensor(frame.PhraseId.to_numpy(), dtype=torch.int64),
+        rows=torch.arange(len(texts), dtype=torch.int64),
         padding=Padding.of(tokenizer),
-        labels=torch.tensor(frame.Sentiment.to_numpy(), dtype=torch.int64) if "Sentiment" in frame else None,
+        labels=None if labels is None else torch.from_numpy(np.array(labels)),
         token_type_ids=None if types is None else _flatten(types, np.int8),
     )
     return split, encoded["n_truncated"]
 
 
 def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, out_dir: str | Path,
-                    max_length: int) -> dict:
-    """Tokenize the competition files once per tokenizer: every training phrase (the folds pick their
-    rows later, see fasthf.folds) and the test phrases; write the tensors and a summary."""
+                    max_length: int, competition, task) -> dict:
+    """Tokenize the competition files once per tokenizer: every training row with its encoded targets
+    (the folds pick their rows later, see fasthf.folds) and the test rows; write the tensors and a summary."""
     out_dir = Path(out_dir)
     summary = {"tokenizer": type(tokenizer).__name__, "padding_side": tokenizer.padding_side,
-               "max_length": max_length, "splits": {}}
-    for name, frame in (("train", read_train(train_path)), ("test", read_test(test_path))):
-        split, n_truncated = tokenize_split(frame, tokenizer, max_length)
+               "max_length": max_length, "text": list(competition.text), "text_pair": competition.text_pair,
+               "splits": {}}
+    for name, frame in (("train", competition.read_train(train_path)), ("test", competition.read_test(test_path))):
+        labels = task.encode(frame, str(train_path)) if name == "train" else None
+        split, n_truncated = tokenize_split(competition.joined_texts(frame), tokenizer, max_length,
+                                            competition.pairs(frame), labels)
         split.save(out_dir / f"{name}.safetensors")
         lengths = split.lengths.float()
         summary["splits"][name] = {
-            "phrases": len(split), "sentences": int(frame.SentenceId.nunique()),
-            "tokens": int(lengths.sum()), "mean_length": round(float(lengths.mean()), 2),
+            "texts": len(split), "tokens": int(lengths.sum()), "mean_length": round(float(lengths.mean()), 2),
             "max_length": int(lengths.max()), "truncated": n_truncated,
-            "label_counts": (frame.Sentiment.value_counts().sort_index().to_dict()
-                             if "Sentiment" in frame else None),
         }
+        if competition.group and competition.group in frame:
+            summary["splits"][name]["groups"] = int(frame[competition.group].nunique())
+        if labels is not None and labels.ndim == 1:
+            counts = np.bincount(labels, minlength=task.n_outputs)
+            summary["splits"][name]["label_counts"] = dict(zip(task.output_names, map(int, counts)))
     return summary

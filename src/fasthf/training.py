@@ -19,20 +19,18 @@ from fastai.callback.core import Callback
 from fastai.callback.progress import ProgressCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
-from fastai.losses import CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat
-from fastai.metrics import accuracy, error_rate
 from fastai.optimizer import Adam
 from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
 
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
 from .config import check_freeze_to
-from .data import N_LABELS
 from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
 from .loaders import TokenBatchDL
 from .folds import FoldData
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
 from .precision import Autocast, choose_precision
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +78,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     seed: int = 42
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16": see fasthf.precision
-    label_smoothing: float = 0.0  # > 0: fastai's LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
+    label_smoothing: float = 0.0  # > 0: fastai's LabelSmoothingCrossEntropyFlat(eps=label_smoothing), single-label
 
 
 def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
@@ -92,9 +90,10 @@ def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: Tra
     return DataLoaders(train_dl, valid_dl, device=device)
 
 
-def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSettings,
+def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSettings, task: Task,
                   path: str | Path = ".", progress: str = "log") -> Learner:
-    """A fastai Learner over a Hugging Face classifier, split into layer groups.
+    """A fastai Learner over a Hugging Face classifier, split into layer groups, with the task's loss
+    and fastai metrics.
 
     `progress`: "log" (plain lines, for log files), "bar" (fastprogress, for notebooks) or "none".
 
@@ -104,11 +103,9 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     loaders' device (`fasthf.precision`): bf16 autocasts on CPU too, fp16 is fastai's `to_fp16`.
     """
     model = SequenceClassifier(model).to(dls.device)
-    loss_func = (LabelSmoothingCrossEntropyFlat(eps=settings.label_smoothing) if settings.label_smoothing
-                 else CrossEntropyLossFlat())
-    learn = Learner(dls, model, loss_func=loss_func,
+    learn = Learner(dls, model, loss_func=task.loss_func(settings.label_smoothing),
                     opt_func=partial(Adam, decouple_wd=True), wd=settings.weight_decay,
-                    metrics=[accuracy, error_rate], splitter=layer_groups, train_bn=False, path=path)
+                    metrics=task.fastai_metrics(), splitter=layer_groups, train_bn=False, path=path)
     if progress in ("log", "none"):
         learn.remove_cb(ProgressCallback)
     if progress == "log":
@@ -205,13 +202,13 @@ def plot_losses(learn: Learner, title: str):
 
 
 def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldData,
-                  out_dir: str | Path, settings: TrainSettings) -> Learner:
+                  out_dir: str | Path, settings: TrainSettings, task: Task) -> Learner:
     """A Learner over one fold of the cached tensors and `checkpoint`, frozen as `stage` says, seeded for it."""
     set_seed(settings.seed + index, reproducible=True)
     train, valid = data.load()
-    model = load_checkpoint(checkpoint, n_labels=N_LABELS,
+    model = load_checkpoint(checkpoint, n_labels=task.n_outputs,
                             max_token_id=max(train.max_token_id, valid.max_token_id))
-    learn = build_learner(make_dataloaders(train, valid, settings), model, settings, path=out_dir)
+    learn = build_learner(make_dataloaders(train, valid, settings), model, settings, task, path=out_dir)
     # lr_find (index 0) runs in the first stage's freezing state
     check_freeze_to(stage.freeze_to, len(layer_groups(learn.model)), f"stages[{max(index, 1) - 1}]")
     learn.freeze_to(stage.freeze_to)
@@ -219,7 +216,7 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldDa
 
 
 def find_lr(stage: Stage, checkpoint: str | Path, data: FoldData, out_dir: str | Path,
-            settings: TrainSettings, num_it: int = 100) -> dict:
+            settings: TrainSettings, task: Task, num_it: int = 100) -> dict:
     """fastai's `lr_find` in the first stage's freezing state; writes the plot and the suggestion."""
     import matplotlib
 
@@ -227,7 +224,7 @@ def find_lr(stage: Stage, checkpoint: str | Path, data: FoldData, out_dir: str |
     import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
-    learn = stage_learner(stage, 0, checkpoint, data, out_dir, settings)
+    learn = stage_learner(stage, 0, checkpoint, data, out_dir, settings, task)
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, LogProgress)])
     suggestion = learn.lr_find(num_it=num_it, show_plot=True)
     fig = plt.gcf()
@@ -241,16 +238,16 @@ def find_lr(stage: Stage, checkpoint: str | Path, data: FoldData, out_dir: str |
 
 
 def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
-                out_dir: str | Path, settings: TrainSettings, torch_threads: int | None = None) -> None:
+                out_dir: str | Path, settings: TrainSettings, task: Task, torch_threads: int | None = None) -> None:
     """One stage in this process, or with `stage.devices > 1` data-parallel over that many processes."""
     if stage.devices <= 1:
-        run_stage(stage, index, previous_checkpoint, data, out_dir, settings)
+        run_stage(stage, index, previous_checkpoint, data, out_dir, settings, task)
         return
     log.info("stage %d: data-parallel over %d processes (accelerate launch)", index, stage.devices)
     run_launched(stage.devices, {"stage": dataclasses.asdict(stage), "index": index,
                                  "previous": str(previous_checkpoint), "data": dataclasses.asdict(data),
                                  "out_dir": str(out_dir), "settings": dataclasses.asdict(settings),
-                                 "torch_threads": torch_threads})
+                                 "task": task.describe(), "torch_threads": torch_threads})
 
 
 def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
@@ -274,13 +271,13 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
 
 
 def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
-              out_dir: str | Path, settings: TrainSettings) -> dict:
+              out_dir: str | Path, settings: TrainSettings, task: Task) -> dict:
     """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
 
     Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
     """
     out_dir = Path(out_dir)
-    learn = stage_learner(stage, index, previous_checkpoint, data, out_dir, settings)
+    learn = stage_learner(stage, index, previous_checkpoint, data, out_dir, settings, task)
     groups = trainable_groups(learn)
     n_groups = len(groups)
     lr = stage.lr(n_groups)
@@ -303,13 +300,14 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     progress = next((cb for cb in learn.cbs if isinstance(cb, LogProgress)), None)
     history = epoch_history(learn, progress.epoch_seconds if progress else [])
     last = history.iloc[-1]
+    metric_names = [n for n in history.columns if n not in ("epoch", "train_loss", "valid_loss", "seconds")]
     metrics = {
         "stage": index, "name": label, "freeze_to": stage.freeze_to, "epochs": stage.epochs,
         "lr": [lr.start, lr.stop] if isinstance(lr, slice) else lr, "moms": list(stage.moms),
         "n_groups": n_groups, "groups": groups,
-        "train_phrases": len(learn.dls.train.dataset), "valid_phrases": len(learn.dls.valid.dataset),
+        "train_rows": len(learn.dls.train.dataset), "valid_rows": len(learn.dls.valid.dataset),
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
-        "accuracy": float(last["accuracy"]), "error_rate": float(last["error_rate"]),
+        **{name: float(last[name]) for name in metric_names}, "metrics": metric_names,
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
         "seconds": round(seconds, 2),
     }
@@ -318,8 +316,9 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)
+    first = metric_names[0]
     save_figure(out_dir / "loss.png", plot_losses(learn, f"{label}: freeze_to({stage.freeze_to}), "
-                                                         f"valid accuracy {metrics['accuracy']:.4f}"))
-    log.info("%s done in %s: valid accuracy %.4f, valid loss %.4f", label, _clock(seconds),
-             metrics["accuracy"], metrics["valid_loss"])
+                                                         f"valid {first} {metrics[first]:.4f}"))
+    log.info("%s done in %s: valid %s %.4f, valid loss %.4f", label, _clock(seconds), first,
+             metrics[first], metrics["valid_loss"])
     return metrics

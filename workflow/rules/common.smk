@@ -1,8 +1,14 @@
 import re
+from dataclasses import asdict
 from types import SimpleNamespace
 
+from fasthf.competition import Competition
 from fasthf.config import ensemble_members
-from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
+from fasthf.kaggle import COMPETITION_JSON, MISSING_CREDENTIALS, credentials_available
+
+# The competition as data: files, columns, task, metric, submission form (config `competition`).
+# A slug alone names a preset: config/competitions/<slug>.yaml.
+COMPETITION = Competition.from_config(config["competition"], presets=f"{workflow.basedir}/config/competitions")
 
 # The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.
@@ -96,7 +102,8 @@ def describe_ensemble():
 
 
 def final_outputs():
-    outputs = [f"{RESULTS}/submission.csv", f"{ENSEMBLE}/members.csv", *each_chain(f"{CHAIN}/stages.csv")]
+    outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/summary.csv", f"{ENSEMBLE}/members.csv",
+               *each_chain(f"{CHAIN}/stages.csv")]
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
     if len(CHAINS) == 1:  # the inference bundle holds one model
         outputs.append(f"{RESULTS}/bundle")

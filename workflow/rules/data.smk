@@ -1,13 +1,15 @@
 rule download:
-    """Competition files: `kaggle competitions download`, or the local `archive`; unpacked and checked."""
+    """Competition files: `kaggle competitions download`, or the local `archive`; unpacked, checked against
+    the competition's description, and the task inferred (competition.json)."""
     input:
         archive=config["archive"] or [],
     output:
-        train=f"{DATA}/train.tsv",
-        test=f"{DATA}/test.tsv",
-        sample_submission=f"{DATA}/sampleSubmission.csv",
+        train=f"{DATA}/{COMPETITION.files['train']}",
+        test=f"{DATA}/{COMPETITION.files['test']}",
+        sample_submission=f"{DATA}/{COMPETITION.files['sample_submission']}",
+        competition=f"{DATA}/{COMPETITION_JSON}",
     params:
-        competition=config["competition"],
+        competition=asdict(COMPETITION),
     log:
         f"{DATA}/download.log",
     script:
@@ -15,9 +17,10 @@ rule download:
 
 
 rule folds:
-    """Which training phrases each fold holds out, grouped by sentence; shared by every member and seed."""
+    """Which training rows each fold holds out (grouped, or stratified by label); shared by every member and seed."""
     input:
         train=rules.download.output.train,
+        competition=rules.download.output.competition,
     output:
         folds=f"{RESULTS}/folds.csv",
         summary=report(f"{RESULTS}/folds_summary.csv", caption="../report/folds.rst", category="Data"),
@@ -32,7 +35,9 @@ rule folds:
 
 
 rule pretrained:
-    """A member's pretrained model with a fresh 5-class head, and its tokenizer, saved locally."""
+    """A member's pretrained model with a fresh head (one output per class or target), and its tokenizer, saved locally."""
+    input:
+        competition=rules.download.output.competition,
     output:
         directory(f"{MEMBER}/pretrained"),
     params:
@@ -45,10 +50,11 @@ rule pretrained:
 
 
 rule preprocess:
-    """Tokenize every training and test phrase once per member; the folds pick their rows later."""
+    """Tokenize every training and test text once per member; the folds pick their rows later."""
     input:
         train=rules.download.output.train,
         test=rules.download.output.test,
+        competition=rules.download.output.competition,
         pretrained=rules.pretrained.output[0],
     output:
         train=f"{MEMBER}/tensors/train.safetensors",

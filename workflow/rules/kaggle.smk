@@ -7,7 +7,7 @@ rule submit:
         receipt=f"{RESULTS}/submission_receipt.json",
         submissions=report(f"{RESULTS}/submissions.csv", caption="../report/submissions.rst", category="Kaggle"),
     params:
-        competition=config["competition"],
+        competition=COMPETITION.slug,
         message=lambda wildcards: config["submit_message"],  # {model} etc. are not wildcards
         model=describe_ensemble(),
         ledger=f"{RESULTS}/kaggle_submissions.jsonl",
@@ -17,3 +17,20 @@ rule submit:
         f"{LOGS}/submit.log",
     script:
         "../scripts/submit.py"
+
+
+rule summary:
+    """The report's front page: competition, task, metric, every member's and the blend's out-of-fold score,
+    what memory set, and the public score once Kaggle gave one."""
+    input:
+        members=rules.ensemble.output.members,
+        metrics=rules.ensemble.output.metrics,
+        memory=rules.phrase_memory.output.counts,
+        competition=rules.download.output.competition,
+        receipt=rules.submit.output.receipt if config["submit"] else [],
+    output:
+        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="1. Summary"),
+    log:
+        f"{LOGS}/summary.log",
+    script:
+        "../scripts/summary.py"

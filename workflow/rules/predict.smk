@@ -1,13 +1,14 @@
 rule predict:
-    """A chain's last stage on the phrases its fold held out and on the test phrases."""
+    """A chain's last stage on the rows its fold held out and on the test rows."""
     input:
         model=last_stage,
         tensors=rules.preprocess.output.train,
         test=rules.preprocess.output.test,
         folds=rules.folds.output.folds,
+        competition=rules.download.output.competition,
     output:
-        held_out=f"{CHAIN}/held_out_probs.csv",
-        test=f"{CHAIN}/test_probs.csv",
+        held_out=f"{CHAIN}/held_out_outputs.csv",
+        test=f"{CHAIN}/test_outputs.csv",
         timing=f"{CHAIN}/predict.json",
     threads: INFER_THREADS
     resources:
@@ -23,7 +24,7 @@ rule predict:
 
 
 rule ensemble:
-    """Out-of-fold accuracy of every seed, member and the blend; blend weights fitted out of fold only."""
+    """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
         held_out=each_chain(rules.predict.output.held_out),
         test=each_chain(rules.predict.output.test),
@@ -31,13 +32,14 @@ rule ensemble:
         stages=each_chain(f"{CHAIN}/stages.csv"),
         train=rules.download.output.train,
         folds=rules.folds.output.folds,
+        competition=rules.download.output.competition,
     output:
         members=report(f"{ENSEMBLE}/members.csv", caption="../report/members.rst", category="Ensemble"),
-        accuracy_plot=report(f"{ENSEMBLE}/accuracy.png", caption="../report/members.rst", category="Ensemble"),
+        score_plot=report(f"{ENSEMBLE}/scores.png", caption="../report/members.rst", category="Ensemble"),
         per_class=report(f"{ENSEMBLE}/per_class.csv", caption="../report/per_class.rst", category="Ensemble"),
-        confusion=report(f"{ENSEMBLE}/confusion_matrix.png", caption="../report/confusion.rst", category="Ensemble"),
-        oof=f"{ENSEMBLE}/oof_probs.csv",
-        test=f"{ENSEMBLE}/test_probs.csv",
+        diagnostics=report(f"{ENSEMBLE}/diagnostics.png", caption="../report/confusion.rst", category="Ensemble"),
+        oof=f"{ENSEMBLE}/oof_outputs.csv",
+        test=f"{ENSEMBLE}/test_outputs.csv",
         metrics=f"{ENSEMBLE}/metrics.json",
     params:
         chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "fold": fold} for member, seed, fold in CHAINS],
@@ -48,14 +50,15 @@ rule ensemble:
 
 
 rule phrase_memory:
-    """Final test labels: the ensemble's, except test phrases found verbatim in train.tsv take its label."""
+    """Final test outputs: the ensemble's, except test texts found verbatim in the training file take what it says."""
     input:
-        probs=rules.ensemble.output.test,
+        outputs=rules.ensemble.output.test,
         train=rules.download.output.train,
         test=rules.download.output.test,
+        competition=rules.download.output.competition,
     output:
         predictions=f"{RESULTS}/predictions.csv",
-        counts=report(f"{RESULTS}/phrase_memory.csv", caption="../report/phrase_memory.rst", category="Ensemble"),
+        counts=report(f"{RESULTS}/memory.csv", caption="../report/phrase_memory.rst", category="Ensemble"),
     params:
         enabled=config["phrase_memory"],
     log:
@@ -65,10 +68,12 @@ rule phrase_memory:
 
 
 rule submission:
-    """submission.csv, validated against sampleSubmission.csv before it is written."""
+    """submission.csv in the sample submission's form, validated against it before it is written."""
     input:
         predictions=rules.phrase_memory.output.predictions,
         sample_submission=rules.download.output.sample_submission,
+        test=rules.download.output.test,
+        competition=rules.download.output.competition,
     output:
         f"{RESULTS}/submission.csv",
     log:
@@ -78,10 +83,11 @@ rule submission:
 
 
 rule export:
-    """Inference bundle of an ensemble of one: the last stage's weights (safetensors), tokenizer, labels."""
+    """Inference bundle of an ensemble of one: the last stage's weights (safetensors), tokenizer, task and labels."""
     input:
         model=FIRST_CHAIN_MODEL,
         pretrained=f"{RESULTS}/{CHAINS[0][0]}/pretrained",
+        competition=rules.download.output.competition,
     output:
         directory(f"{RESULTS}/bundle"),
     params:

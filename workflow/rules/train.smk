@@ -4,6 +4,7 @@ rule lr_find:
         tensors=rules.preprocess.output.train,
         folds=rules.folds.output.folds,
         pretrained=rules.pretrained.output[0],
+        competition=rules.download.output.competition,
     output:
         result=f"{MEMBER}/lr_find/lr_find.json",
         plot=report(
@@ -32,6 +33,7 @@ rule train_stage:
         folds=rules.folds.output.folds,
         previous=checkpoint_before,
         lr_find=lr_find_result,
+        competition=rules.download.output.competition,
     output:
         model=directory(f"{CHAIN}/stages/{{stage}}/model"),
         metrics=f"{CHAIN}/stages/{{stage}}/metrics.json",

@@ -1,15 +1,17 @@
-"""Snakemake entry point: out-of-fold table of every seed, member and the blend; the blended test probabilities."""
+"""Snakemake entry point: out-of-fold table of every seed, member and the blend; the blended test outputs."""
 from collections import defaultdict
 
 import pandas as pd
 
-from fasthf.data import LABEL_NAMES, N_LABELS, read_train
-from fasthf.ensemble import Member, Predictions, evaluate_ensemble, mean, out_of_fold, plot_accuracy
-from fasthf.evaluation import confusion_matrix, per_class_accuracy, plot_confusion
+from fasthf.competition import Competition
+from fasthf.ensemble import Member, Predictions, evaluate_ensemble, mean, out_of_fold, plot_scores
+from fasthf.evaluation import plot_diagnostics
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0]):
+    competition, task = Competition.load(snakemake.input.competition)
+    metric = competition.metric_of(task)
     held_out, test, seconds, models = defaultdict(list), defaultdict(list), defaultdict(float), {}
     inputs = zip(snakemake.params.chains, snakemake.input.held_out, snakemake.input.test,
                  snakemake.input.timing, snakemake.input.stages)
@@ -25,26 +27,26 @@ with job_log(snakemake.log[0]):
                       test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
                       seconds={seed: seconds[name, seed] for (m, seed) in seconds if m == name})
                for name, model in models.items()]
-    # The only targets: training labels of the held-out phrases (train.tsv), and the folds they belong to.
-    train = read_train(snakemake.input.train).set_index("PhraseId")
-    folds = pd.read_csv(snakemake.input.folds).set_index("PhraseId").fold
-    result = evaluate_ensemble(members, train.Sentiment, folds)
+    # The only targets: the training file's, and the folds its rows belong to.
+    targets = task.encode(competition.read_train(snakemake.input.train))
+    folds = pd.read_csv(snakemake.input.folds).set_index("row").fold
+    result = evaluate_ensemble(members, targets, folds, task, metric)
 
     table = result["table"]
     write_csv(snakemake.output.members, table)
-    save_figure(snakemake.output.accuracy_plot, plot_accuracy(table))
+    save_figure(snakemake.output.score_plot, plot_scores(table, metric))
     oof = result["oof"].to_frame()
-    oof.insert(1, "label", result["labels"])
     write_csv(snakemake.output.oof, oof)
     write_csv(snakemake.output.test, result["test"].to_frame())
-    matrix = confusion_matrix(result["labels"], oof.Sentiment, N_LABELS)
-    write_csv(snakemake.output.per_class, per_class_accuracy(matrix, LABEL_NAMES))
-    accuracy = float(table.accuracy.iloc[-1])
-    save_figure(snakemake.output.confusion,
-                plot_confusion(matrix, LABEL_NAMES, f"ensemble, out of fold: accuracy {accuracy:.4f}"))
-    write_json(snakemake.output.metrics, {"accuracy": accuracy, "oof_phrases": int(len(oof)),
-                                          "weights": result["weights"], "confusion_matrix": matrix.tolist(),
+    write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
+    score = float(table[metric.name].iloc[-1])
+    save_figure(snakemake.output.diagnostics, plot_diagnostics(task, result["targets"], result["oof"].outputs,
+                                                               f"ensemble, out of fold: {metric.name} {score:.4f}"))
+    write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
+                                          "greater_is_better": metric.greater_is_better,
+                                          "blend_loss": task.surrogate, "task": task.kind,
+                                          "oof_rows": int(len(oof)), "weights": result["weights"],
                                           "folds": int(folds[folds >= 0].nunique())})
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
-    print("weights (fitted on out-of-fold predictions):", result["weights"])
+    print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])

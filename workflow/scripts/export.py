@@ -1,7 +1,10 @@
-"""Snakemake entry point: the inference bundle (weights in safetensors, tokenizer, labels)."""
+"""Snakemake entry point: the inference bundle (weights in safetensors, tokenizer, the task and its labels)."""
 from fasthf.bundle import export_bundle
+from fasthf.competition import Competition
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0]):
-    export_bundle(snakemake.input.model, snakemake.input.pretrained, snakemake.output[0], dict(snakemake.params.info))
+    competition, task = Competition.load(snakemake.input.competition)
+    info = {**snakemake.params.info, "competition": competition.slug, "task": task.describe()}
+    export_bundle(snakemake.input.model, snakemake.input.pretrained, snakemake.output[0], info)
     print(f"bundle written to {snakemake.output[0]}; try: fasthf predict --bundle {snakemake.output[0]} \"a fine movie\"")

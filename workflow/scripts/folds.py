@@ -1,12 +1,16 @@
-"""Snakemake entry point: the folds table (which training phrases each fold holds out)."""
-from fasthf.data import read_train
+"""Snakemake entry point: the folds table (which training rows each fold holds out)."""
+from fasthf.competition import Competition
 from fasthf.folds import assign_folds, fold_summary
 from fasthf.io import write_csv
 from fasthf.logs import job_log
+from fasthf.tasks import Classification
 
 with job_log(snakemake.log[0]):
-    table = assign_folds(read_train(snakemake.input.train), snakemake.params.folds, snakemake.params.valid_fraction,
-                         snakemake.params.seed)
+    competition, task = Competition.load(snakemake.input.competition)
+    train = competition.read_train(snakemake.input.train)
+    labels = task.encode(train) if isinstance(task, Classification) else None
+    table = assign_folds(train[competition.id], competition.groups(train), snakemake.params.folds,
+                         snakemake.params.valid_fraction, snakemake.params.seed, labels)
     write_csv(snakemake.output.folds, table)
     summary = fold_summary(table)
     write_csv(snakemake.output.summary, summary)

@@ -2,12 +2,14 @@
 from pathlib import Path
 
 from fasthf.architectures import set_threads
+from fasthf.competition import Competition
 from fasthf.folds import FoldData
 from fasthf.logs import job_log
 from fasthf.training import Stage, TrainSettings, find_lr
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
+    _, task = Competition.load(snakemake.input.competition)
     find_lr(Stage.from_config(snakemake.params.stage), snakemake.input.pretrained,
             FoldData(snakemake.input.tensors, snakemake.input.folds, 0), Path(snakemake.output.result).parent,
-            TrainSettings(**snakemake.params.settings))
+            TrainSettings(**snakemake.params.settings), task)

@@ -1,14 +1,19 @@
-"""Snakemake entry point: final test labels, with test phrases found verbatim in train.tsv taking its label."""
+"""Snakemake entry point: final test outputs, with test texts found verbatim in the training file taking what it says."""
 import pandas as pd
 
-from fasthf.data import read_test, read_train
+from fasthf.competition import Competition
+from fasthf.ensemble import Predictions
 from fasthf.io import write_csv
 from fasthf.logs import job_log
-from fasthf.memory import apply_phrase_memory
+from fasthf.memory import apply_memory
 
 with job_log(snakemake.log[0]):
-    probs = pd.read_csv(snakemake.input.probs)
-    final, counts = apply_phrase_memory(read_test(snakemake.input.test), probs.set_index("PhraseId").Sentiment,
-                                        read_train(snakemake.input.train), enabled=snakemake.params.enabled)
+    competition, task = Competition.load(snakemake.input.competition)
+    train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
+    model = Predictions.from_frame(pd.read_csv(snakemake.input.outputs)).aligned(range(len(test)))
+    outputs, from_memory, counts = apply_memory(competition.memory_keys(test), model, competition.memory_keys(train),
+                                                task.encode(train), task, enabled=snakemake.params.enabled)
+    final = Predictions(range(len(test)), outputs).to_frame()
+    final["from_memory"] = from_memory
     write_csv(snakemake.output.predictions, final)
     write_csv(snakemake.output.counts, pd.DataFrame([counts]))

@@ -1,4 +1,4 @@
-"""Snakemake entry point: one batched tokenization of a member's training and test phrases into cached tensors."""
+"""Snakemake entry point: one batched tokenization of a member's training and test texts into cached tensors."""
 import json
 import time
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from transformers import AutoTokenizer
 
-from fasthf.data import LABEL_NAMES
+from fasthf.competition import Competition
 from fasthf.evaluation import decoded_batch
 from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
@@ -14,13 +14,14 @@ from fasthf.tensors import TokenizedSplit, prepare_tensors
 
 with job_log(snakemake.log[0]):
     started = time.time()
+    competition, task = Competition.load(snakemake.input.competition)
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.pretrained)
     summary = prepare_tensors(snakemake.input.train, snakemake.input.test, tokenizer,
-                              Path(snakemake.output.train).parent, snakemake.params.max_length)
+                              Path(snakemake.output.train).parent, snakemake.params.max_length, competition, task)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
     # A few training rows as the model will see them, to check the special tokens and padding by eye.
     train = TokenizedSplit.load(snakemake.output.train)
     rows = np.random.default_rng(snakemake.params.seed).choice(len(train), size=min(8, len(train)), replace=False)
-    write_csv(snakemake.output.example_batch, decoded_batch(train, tokenizer, rows.tolist(), LABEL_NAMES))
+    write_csv(snakemake.output.example_batch, decoded_batch(train, tokenizer, rows.tolist(), task))
     print(json.dumps(summary, indent=2))

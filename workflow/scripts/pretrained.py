@@ -1,10 +1,11 @@
-"""Snakemake entry point: the pretrained model and tokenizer, saved into one local folder."""
+"""Snakemake entry point: the pretrained model (a fresh head of the task's outputs) and tokenizer, saved into one local folder."""
 import json
 
 from fasthf.architectures import fetch_pretrained
-from fasthf.data import LABEL_NAMES
+from fasthf.competition import Competition
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0], network=True):
-    info = fetch_pretrained(snakemake.params.model, LABEL_NAMES, snakemake.output[0], snakemake.params.seed)
+    _, task = Competition.load(snakemake.input.competition)
+    info = fetch_pretrained(snakemake.params.model, task.output_names, snakemake.output[0], snakemake.params.seed)
     print(json.dumps(info, indent=2))

@@ -4,11 +4,13 @@ from fasthf.io import read_json, write_csv
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0], network=True):
-    accuracy = read_json(snakemake.input.metrics)["accuracy"]
-    message = snakemake.params.message.format(model=snakemake.params.model, accuracy=accuracy)
+    metrics = read_json(snakemake.input.metrics)
+    message = snakemake.params.message.format(model=snakemake.params.model, metric=metrics["metric"],
+                                              score=metrics["score"], **{metrics["metric"]: metrics["score"]})
     record = kaggle.submit(snakemake.params.competition, snakemake.input.submission, message,
-                           snakemake.output.receipt, snakemake.params.ledger, oof_accuracy=accuracy,
-                           score_timeout_s=snakemake.params.score_timeout_s, poll_s=snakemake.params.score_poll_s)
+                           snakemake.output.receipt, snakemake.params.ledger, oof_score=metrics["score"],
+                           metric=metrics["metric"], score_timeout_s=snakemake.params.score_timeout_s,
+                           poll_s=snakemake.params.score_poll_s)
     print(f"submitted {record['file']} to {record['competition']} at {record['submitted_at']}: {message}; "
           f"public score: {record.get('public_score')} ({record.get('score_status')})")
     table = kaggle.submissions_table(snakemake.params.ledger)
