@@ -180,7 +180,7 @@ class Competition:
     def metric_of(self, task: Task) -> Metric:
         return task.metric(self.metric)
 
-    def submission_form(self, task: Task, sample: pd.DataFrame) -> str:
+    def submission_form(self, task: Task) -> str:
         """labels or probabilities (values, for regression): as configured, else what the metric scores."""
         if self.submission != "auto":
             return self.submission

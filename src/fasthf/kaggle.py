@@ -144,7 +144,7 @@ def extract_competition(archive: str | Path, dest_dir: str | Path, competition: 
         competition.save(paths["competition"], task, why)
         log.info("%s: %s; metric %s; %s classes/targets: %s; submission: %s", competition.slug, why,
                  competition.metric_of(task).name, task.n_outputs, task.output_names[:10],
-                 competition.submission_form(task, sample))
+                 competition.submission_form(task))
         return paths
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -31,7 +31,7 @@ def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competi
         raise SubmissionError(f"invalid submission:\n  - {int(missing.sum())} {competition.id}s of the sample "
                               f"submission have no prediction, e.g. {ids[missing].tolist()[:5]}")
     ordered = np.asarray(outputs)[position.loc[ids].to_numpy()]
-    form = competition.submission_form(task, sample)
+    form = competition.submission_form(task)
     values = task.submission_values(ordered, competition.answer_columns(sample), form)
     return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
 
@@ -47,10 +47,11 @@ def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competit
         return problems
     if len(submission) != len(sample):
         problems.append(f"{len(submission)} rows, the sample submission has {len(sample)}")
-    ids = submission[id_column].astype(str).to_numpy()
-    expected = sample[id_column].astype(str).to_numpy()
-    missing = np.setdiff1d(expected, ids)
-    extra = np.setdiff1d(ids, expected)
+    ids = submission[id_column].astype(str)
+    expected = sample[id_column].astype(str)
+    missing = np.sort(expected[~expected.isin(set(ids))].unique())  # hashed: ids are strings in general
+    extra = np.sort(ids[~ids.isin(set(expected))].unique())
+    ids, expected = ids.to_numpy(), expected.to_numpy()
     if len(missing):
         problems.append(f"{len(missing)} {id_column}s of the sample submission are missing, e.g. {missing[:5].tolist()}")
     if len(extra):
@@ -59,7 +60,7 @@ def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competit
         row = int(np.flatnonzero(ids != expected)[0])
         problems.append(f"{id_column}s are in a different order than the sample submission from row {row + 2} "
                         f"(got {ids[row]}, expected {expected[row]})")
-    form = competition.submission_form(task, sample)
+    form = competition.submission_form(task)
     for column in competition.answer_columns(sample):
         problem = task.check_submission_column(column, submission[column], form)
         if problem:

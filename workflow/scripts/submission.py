@@ -13,5 +13,5 @@ with job_log(snakemake.log[0]):
     sample = competition.read_sample(snakemake.input.sample_submission)
     submission = make_submission(test[competition.id], outputs, sample, competition, task)
     write_submission(snakemake.output[0], submission, sample, competition, task)
-    print(f"{snakemake.output[0]}: {len(submission)} rows ({competition.submission_form(task, sample)}), valid "
+    print(f"{snakemake.output[0]}: {len(submission)} rows ({competition.submission_form(task)}), valid "
           f"against {snakemake.input.sample_submission}")
