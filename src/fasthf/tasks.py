@@ -40,6 +40,16 @@ def _numbers(frame: pd.DataFrame, column: str, path: str, what: str) -> np.ndarr
     return numbers
 
 
+def _numbers_problem(column: str, values: pd.Series, allowed, what: str) -> str | None:
+    """A submission column's first value that is not a number `allowed` takes, as one sentence."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.isnan(numbers) | ~allowed(np.nan_to_num(numbers, nan=np.inf))
+    if not bad.any():
+        return None
+    row = int(np.flatnonzero(bad)[0])
+    return f"{int(bad.sum())} {column} values are not {what}, first at row {row + 2}: {values.iloc[row]!r}"
+
+
 class Task:
     """The common part: targets, outputs, and what the description or the training file fixed."""
     kind: str = ""
@@ -102,21 +112,8 @@ class Task:
         raise NotImplementedError
 
     def check_submission_column(self, column: str, values: pd.Series, form: str) -> str | None:
-        """What is wrong with one answer column of a submission, or None."""
-        if form == "labels" and isinstance(self, MultiLabel):
-            form = "binary labels"
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = numbers.isna() | ~np.isfinite(numbers)
-        if form == "probabilities" and not isinstance(self, Regression):
-            bad |= ~numbers.between(0, 1)
-        if form == "binary labels":
-            bad |= ~numbers.isin([0, 1])
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            kind = {"probabilities": "probabilities from 0 to 1", "binary labels": "0 or 1"}.get(form, "numbers")
-            kind = "numbers" if isinstance(self, Regression) else kind
-            return f"{int(bad.sum())} {column} values are not {kind}, first at row {row + 2}: {values.iloc[row]!r}"
-        return None
+        """What is wrong with one answer column of a submission, or None. Here: values must be numbers."""
+        return _numbers_problem(column, values, lambda numbers: np.isfinite(numbers), "numbers")
 
     def metric(self, name: str | None) -> Metric:
         name = name or self.default_metric
@@ -208,7 +205,7 @@ class Classification(Task):
 
     def check_submission_column(self, column, values, form):
         if form != "labels":
-            return super().check_submission_column(column, values, form)
+            return _numbers_problem(column, values, lambda p: (p >= 0) & (p <= 1), "probabilities from 0 to 1")
         allowed = {str(c) for c in self.classes}
         bad = ~values.astype(str).str.strip().isin(allowed)
         if bad.any():
@@ -270,6 +267,11 @@ class MultiLabel(Task):
 
     def answer_names(self, outputs):
         return [", ".join(t for t, on in zip(self.targets, row) if on) or "none" for row in self.decode(outputs)]
+
+    def check_submission_column(self, column, values, form):
+        if form == "labels":
+            return _numbers_problem(column, values, lambda v: np.isin(v, (0, 1)), "0 or 1")
+        return _numbers_problem(column, values, lambda p: (p >= 0) & (p <= 1), "probabilities from 0 to 1")
 
     def submission_values(self, outputs, columns, form):
         answers = outputs if form == "probabilities" else self.decode(outputs)
