@@ -22,7 +22,7 @@ from scipy.optimize import minimize
 from scipy.special import softmax
 
 from .metrics import Metric
-from .tasks import Classification, Task
+from .tasks import Task
 
 
 class EnsembleError(ValueError):
@@ -97,12 +97,9 @@ def cross_fitted_blend(outputs: list[np.ndarray], y: np.ndarray, folds: np.ndarr
 
 
 def score_row(outputs: np.ndarray, y: np.ndarray, task: Task, metric: Metric) -> dict:
-    """The competition's metric, the task's surrogate loss and, for classes, the accuracy within each."""
-    row = {"rows": int(len(y)), metric.name: metric.score(y, outputs), task.surrogate: task.surrogate_loss(outputs, y)}
-    if isinstance(task, Classification):
-        per_class = task.diagnostics(y, outputs)
-        row.update({f"accuracy {name}": float(acc) for name, acc in zip(per_class.label, per_class.accuracy)})
-    return row
+    """The competition's metric, the task's surrogate loss and a score per class, label or target."""
+    return {"rows": int(len(y)), metric.name: metric.score(y, outputs), task.surrogate: task.surrogate_loss(outputs, y),
+            **task.per_output_scores(y, outputs)}
 
 
 @dataclass

@@ -22,6 +22,16 @@ def per_class_accuracy(matrix: np.ndarray, label_names: list[str]) -> pd.DataFra
                          "predicted": matrix.sum(axis=0)})
 
 
+def figure(width: float, height: float, columns: int = 1):
+    """A matplotlib figure and its axes, off screen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, columns, figsize=(width, height), squeeze=False)
+
+
 def plot_confusion(matrix: np.ndarray, label_names: list[str], title: str):
     import matplotlib
 
@@ -62,36 +72,3 @@ def decoded_batch(split: TokenizedSplit, tokenizer, idxs, task=None) -> pd.DataF
                 row["label"] = ", ".join(f"{float(v):g}" for v in target.reshape(-1).tolist())
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def plot_diagnostics(task, y: np.ndarray, outputs: np.ndarray, title: str):
-    """What a person looks at for the task: the confusion matrix for classes, per-target bars for
-    several labels, predicted against true values for regression."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .tasks import Classification, MultiLabel
-
-    if isinstance(task, Classification):
-        return plot_confusion(confusion_matrix(y, outputs.argmax(axis=1), task.n_outputs), task.output_names, title)
-    if isinstance(task, MultiLabel):
-        table = task.diagnostics(y, outputs)
-        fig, ax = plt.subplots(figsize=(7, 0.6 + 0.4 * len(table)))
-        ax.barh(table.target[::-1], table.roc_auc[::-1], color="#3182bd")
-        for i, value in enumerate(table.roc_auc[::-1]):
-            ax.text(value, i, f" {value:.4f}", va="center", fontsize=8)
-        ax.set_xlim(0, 1.1)
-        ax.set_xlabel("out-of-fold ROC AUC")
-        ax.set_title(title)
-        return fig
-    fig, axes = plt.subplots(1, y.shape[1], figsize=(5 * y.shape[1], 4.5), squeeze=False)
-    for k, ax in enumerate(axes[0]):
-        ax.scatter(y[:, k], outputs[:, k], s=4, alpha=0.4)
-        low, high = float(min(y[:, k].min(), outputs[:, k].min())), float(max(y[:, k].max(), outputs[:, k].max()))
-        ax.plot([low, high], [low, high], color="#e6550d", linewidth=1)
-        ax.set_xlabel(f"true {task.targets[k]}")
-        ax.set_ylabel("predicted")
-    fig.suptitle(title)
-    return fig

@@ -132,6 +132,18 @@ class Task:
         """One row per output: how well each class (or target) is predicted out of fold."""
         raise NotImplementedError
 
+    def per_output_scores(self, y: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+        """Columns of the members table beside the metric: a score per class, label or target."""
+        return {}
+
+    def plot_diagnostics(self, y: np.ndarray, outputs: np.ndarray, title: str):
+        """What a person looks at out of fold."""
+        raise NotImplementedError
+
+    def stratify_by(self, y: np.ndarray) -> np.ndarray | None:
+        """What folds without a group column are stratified by (None: random folds)."""
+        return None
+
 
 class Classification(Task):
     """One label per text, from `classes` (integers or strings, as the training file writes them)."""
@@ -221,6 +233,19 @@ class Classification(Task):
 
         return per_class_accuracy(confusion_matrix(y, outputs.argmax(axis=1), self.n_outputs), self.output_names)
 
+    def per_output_scores(self, y, outputs):
+        table = self.diagnostics(y, outputs)
+        return {f"accuracy {name}": float(acc) for name, acc in zip(table.label, table.accuracy)}
+
+    def plot_diagnostics(self, y, outputs, title):
+        """The confusion matrix: rows true, columns predicted."""
+        from .evaluation import confusion_matrix, plot_confusion
+
+        return plot_confusion(confusion_matrix(y, outputs.argmax(axis=1), self.n_outputs), self.output_names, title)
+
+    def stratify_by(self, y):
+        return y
+
 
 class Binary(Classification):
     """Two classes; the second (sorted, or as the description names them) is the positive one."""
@@ -284,6 +309,25 @@ class MultiLabel(Task):
         return pd.DataFrame({"target": self.targets, "positives": y.sum(axis=0).astype(int), "roc_auc": auc,
                              "accuracy": ((outputs >= 0.5) == y).mean(axis=0)})
 
+    def per_output_scores(self, y, outputs):
+        table = self.diagnostics(y, outputs)
+        return {f"roc_auc {name}": float(auc) for name, auc in zip(table.target, table.roc_auc)}
+
+    def plot_diagnostics(self, y, outputs, title):
+        """ROC AUC per label, as bars."""
+        from .evaluation import figure
+
+        table = self.diagnostics(y, outputs)
+        fig, axes = figure(7, 0.6 + 0.4 * len(table))
+        ax = axes[0][0]
+        ax.barh(table.target[::-1], table.roc_auc[::-1], color="#3182bd")
+        for i, value in enumerate(table.roc_auc[::-1]):
+            ax.text(value, i, f" {value:.4f}", va="center", fontsize=8)
+        ax.set_xlim(0, 1.1)
+        ax.set_xlabel("out-of-fold ROC AUC")
+        ax.set_title(title)
+        return fig
+
 
 class Regression(Task):
     """One or more float targets per text."""
@@ -319,6 +363,26 @@ class Regression(Task):
     def diagnostics(self, y, outputs):
         return pd.DataFrame({"target": self.targets, "rmse": np.sqrt(((outputs - y) ** 2).mean(axis=0)),
                              "mean": y.mean(axis=0), "predicted_mean": outputs.mean(axis=0)})
+
+    def per_output_scores(self, y, outputs):
+        if len(self.targets) == 1:  # the metric says it all
+            return {}
+        table = self.diagnostics(y, outputs)
+        return {f"rmse {name}": float(value) for name, value in zip(table.target, table.rmse)}
+
+    def plot_diagnostics(self, y, outputs, title):
+        """Predicted against true values, one panel per target."""
+        from .evaluation import figure
+
+        fig, axes = figure(5 * len(self.targets), 4.5, len(self.targets))
+        for k, ax in enumerate(axes[0]):
+            ax.scatter(y[:, k], outputs[:, k], s=4, alpha=0.4)
+            low, high = float(min(y[:, k].min(), outputs[:, k].min())), float(max(y[:, k].max(), outputs[:, k].max()))
+            ax.plot([low, high], [low, high], color="#e6550d", linewidth=1)
+            ax.set_xlabel(f"true {self.targets[k]}")
+            ax.set_ylabel("predicted")
+        fig.suptitle(title)
+        return fig
 
 
 TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression)}

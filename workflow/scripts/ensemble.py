@@ -5,7 +5,6 @@ import pandas as pd
 
 from fasthf.competition import Competition
 from fasthf.ensemble import Member, Predictions, evaluate_ensemble, mean, out_of_fold, plot_scores
-from fasthf.evaluation import plot_diagnostics
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 
@@ -40,8 +39,8 @@ with job_log(snakemake.log[0]):
     write_csv(snakemake.output.test, result["test"].to_frame())
     write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
     score = float(table[metric.name].iloc[-1])
-    save_figure(snakemake.output.diagnostics, plot_diagnostics(task, result["targets"], result["oof"].outputs,
-                                                               f"ensemble, out of fold: {metric.name} {score:.4f}"))
+    save_figure(snakemake.output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
+                                                                    f"ensemble, out of fold: {metric.name} {score:.4f}"))
     write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
                                           "greater_is_better": metric.greater_is_better,
                                           "blend_loss": task.surrogate, "task": task.kind,

@@ -3,14 +3,12 @@ from fasthf.competition import Competition
 from fasthf.folds import assign_folds, fold_summary
 from fasthf.io import write_csv
 from fasthf.logs import job_log
-from fasthf.tasks import Classification
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     train = competition.read_train(snakemake.input.train)
-    labels = task.encode(train) if isinstance(task, Classification) else None
     table = assign_folds(train[competition.id], competition.groups(train), snakemake.params.folds,
-                         snakemake.params.valid_fraction, snakemake.params.seed, labels)
+                         snakemake.params.valid_fraction, snakemake.params.seed, task.stratify_by(task.encode(train)))
     write_csv(snakemake.output.folds, table)
     summary = fold_summary(table)
     write_csv(snakemake.output.summary, summary)
