@@ -21,7 +21,7 @@ def fake_cli(tmp_path, monkeypatch):
 
 def test_competition_archive_is_unpacked_with_its_inner_zips(tmp_path):
     paths = kaggle.extract_competition(FIXTURE_ZIP, tmp_path, SENTIMENT)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sampleSubmission.csv", "test.tsv", "train.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["competition.json", "sampleSubmission.csv", "test.tsv", "train.tsv"]
     assert paths["train"].read_text().startswith("PhraseId\tSentenceId\tPhrase\tSentiment\n")
 
 
