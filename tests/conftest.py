@@ -134,22 +134,29 @@ def snakemake(workdir, *extra, env=None, check=True):
     return done.stdout + done.stderr
 
 
-def wait_for(path: Path, process, timeout_s=300):
+def wait_for(path: Path, process, timeout_s=300, text: str = ""):
+    """Until `path` exists (and holds `text`), while `process` runs."""
     deadline = time.time() + timeout_s
-    while not path.exists():
+    while not (path.exists() and text in path.read_text(errors="replace")):
         assert process.poll() is None, "snakemake ended before the point it was to be killed at"
-        assert time.time() < deadline, f"{path} did not appear"
+        assert time.time() < deadline, f"{path} did not appear" + (f" with {text!r} in it" if text else "")
         time.sleep(0.2)
+
+
+def interruptible(command: list[str], cwd: Path) -> subprocess.Popen:
+    """`command` in a session of its own that takes SIGINT as a terminal's Ctrl-C would, even where the
+    test runner was started in the background (a shell's `&` sets SIGINT to ignored for all children)."""
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     """Run the demo, interrupt it while stage 3 trains, run it again; return (workdir, rerun output, mtimes)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("demo"))
-    run = subprocess.Popen(DEMO, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
-    wait_for(workdir / CHAIN_LOGS / "stage_3.log", run)
-    time.sleep(2)  # well inside stage 3 (model loaded, training)
+    run = interruptible(DEMO, workdir)
+    wait_for(workdir / CHAIN_LOGS / "stage_3.log", run, text="fit_one_cycle(")  # model loaded, training
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends to the whole job
     first_output = run.communicate(timeout=120)[0]
     assert run.returncode != 0, first_output[-2000:]
