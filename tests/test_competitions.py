@@ -271,7 +271,10 @@ def test_each_preset_resumes_after_a_kill_and_writes_a_valid_submission(preset_r
     kind, metric, _ = EXPECTED[slug]
     assert metrics["metric"] == metric and metrics["task"] == kind and np.isfinite(metrics["score"])
     members = pd.read_csv(results / "ensemble" / "members.csv")
-    assert members[metric].notna().all() and members.kind.tolist() == ["member", "ensemble"]
+    offsets = metric in ("accuracy", "f1")  # labels of one class each: per-class offsets are fitted
+    assert members[metric].notna().all()
+    assert members.kind.tolist() == ["member", "ensemble"] + ["decision"] * offsets
+    assert (metrics["decision"] is not None) == offsets
     assert (results / "ensemble" / "diagnostics.png").read_bytes()[:4] == b"\x89PNG"
     memory = pd.read_csv(results / "memory.csv").iloc[0]
     assert bool(memory.enabled) == (slug == "sentiment-analysis-on-movie-reviews")

@@ -12,8 +12,11 @@ SENTIMENT = sentiment()[1]
 ACCURACY = METRICS["accuracy"]
 
 
-def evaluate(members, labels, folds):
-    return evaluate_ensemble(members, labels.to_numpy(), folds, SENTIMENT, ACCURACY)
+def evaluate(members, labels, folds, decide=False):
+    """The blend alone (decisions have their own tests, tests/test_decisions.py)."""
+    table = pd.DataFrame({"fold": folds, "group": folds.index // 4})  # four phrases per sentence
+    return evaluate_ensemble(members, labels.to_numpy(), table, SENTIMENT, ACCURACY, decide=decide)
+
 
 rng = np.random.default_rng(0)
 N, K = 600, 5

@@ -129,10 +129,14 @@ def test_out_of_fold_evaluation_agrees_with_the_last_stage_and_counts_every_phra
     workdir, _, _ = demo
     evaluation = json.loads((workdir / RESULTS / "ensemble" / "metrics.json").read_text())
     last = json.loads((workdir / CHAIN / "stages" / "4" / "metrics.json").read_text())
-    assert evaluation["accuracy"] == pytest.approx(last["accuracy"], abs=1e-6)  # our count vs fastai's metric
-    assert evaluation["weights"] == {MEMBER.name: 1.0}  # an ensemble of one
     members = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv")
-    assert members.kind.tolist() == ["member", "ensemble"] and (members.accuracy == evaluation["accuracy"]).all()
+    assert members.kind.tolist() == ["member", "ensemble", "decision"]
+    plain = members.accuracy.iloc[:2]
+    assert (plain == pytest.approx(last["accuracy"], abs=1e-6)).all()  # our count vs fastai's metric
+    assert evaluation["weights"] == {MEMBER.name: 1.0}  # an ensemble of one
+    decision = evaluation["decision"]  # per-class offsets, cross-fitted, used only where they help
+    assert decision["without"] == plain.iloc[1] and decision["with"] == members.accuracy.iloc[2]
+    assert evaluation["accuracy"] == (decision["with"] if decision["used"] else decision["without"])
     per_class = pd.read_csv(workdir / RESULTS / "ensemble" / "per_class.csv")
     assert per_class.support.sum() == last["valid_rows"] == per_class.predicted.sum()
     assert per_class.label.tolist() == ["negative", "somewhat negative", "neutral", "somewhat positive", "positive"]

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 
+from .decisions import cross_fitted, parts_for_cross_fitting
 from .metrics import Metric
 from .tasks import Task
 
@@ -88,12 +89,19 @@ def cross_fitted_blend(outputs: list[np.ndarray], y: np.ndarray, folds: np.ndarr
     folds = np.asarray(folds)
     if len(np.unique(folds)) < 2:
         return blend(outputs, fit_weights(outputs, y, task))
-    out = np.empty_like(outputs[0])
-    for fold in np.unique(folds):
-        rows, others = folds == fold, folds != fold
-        weights = fit_weights([p[others] for p in outputs], y[others], task)
-        out[rows] = blend([p[rows] for p in outputs], weights)
-    return out
+    return cross_fitted(len(y), folds, lambda fit_rows: fit_weights([p[fit_rows] for p in outputs], y[fit_rows], task),
+                        lambda weights, rows: blend([p[rows] for p in outputs], weights))
+
+
+def fit_decision(oof: np.ndarray, y: np.ndarray, parts: np.ndarray, task: Task, metric: Metric):
+    """The task's decision rule for `metric` fitted on every out-of-fold row, and the out-of-fold outputs
+    with it cross-fitted over `parts`; None where the task has no such rule."""
+    rule = task.decision_rule(metric)
+    if rule is None:
+        return None
+    decided = cross_fitted(len(y), parts, lambda fit_rows: rule.fit(oof[fit_rows], y[fit_rows], metric),
+                           lambda fitted, rows: fitted.apply(oof[rows]))
+    return rule.fit(oof, y, metric), decided
 
 
 def score_row(outputs: np.ndarray, y: np.ndarray, task: Task, metric: Metric) -> dict:
@@ -112,18 +120,21 @@ class Member:
     seconds: dict[int, float]     # seed -> training and prediction time over all folds
 
 
-def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.Series, task: Task,
-                      metric: Metric) -> dict:
+def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.DataFrame, task: Task,
+                      metric: Metric, decide: bool = True) -> dict:
     """Blend the members; score every seed, member and the ensemble out of fold with `metric`.
 
-    `targets` (encoded, one per training row) and `folds` (indexed by row) come from the training file
-    and the folds table: the only targets anything here is fitted to. Returns the table (one row per
-    seed, per member of several seeds, and the ensemble), the weights, and the blended out-of-fold and
-    test predictions.
+    `targets` (encoded, one per training row) and `folds` (the folds table: fold and group, indexed by
+    row) come from the training file: the only targets anything here is fitted to. With `decide`, the
+    task's decision rule for the metric (per-class offsets where answers are labels) is fitted on the
+    blend's out-of-fold outputs, scored cross-fitted, and used on test only where that beats the plain
+    blend. Returns the table (one row per seed, per member of several seeds, the ensemble, and the
+    ensemble with its decision rule), the weights, the decision, and the final out-of-fold and test
+    outputs.
     """
     train_rows = np.sort(next(iter(members[0].oof.values())).rows)
     test_rows = next(iter(members[0].test.values())).rows
-    y, fold_of = np.asarray(targets)[train_rows], folds.loc[train_rows].to_numpy()
+    y, fold_of = np.asarray(targets)[train_rows], folds.fold.loc[train_rows].to_numpy()
     rows, member_oof, member_test = [], [], []
     for member in members:
         describe = {"member": member.name, "model": member.model}
@@ -141,14 +152,33 @@ def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.Seri
     oof_blend = cross_fitted_blend(member_oof, y, fold_of, task)
     rows.append({"name": "ensemble", "kind": "ensemble", **score_row(oof_blend, y, task, metric),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
+    test_blend = blend(member_test, weights)
+    decision = None
+    fitted = fit_decision(oof_blend, y, parts_for_cross_fitting(fold_of, folds.group.loc[train_rows]), task,
+                          metric) if decide else None
+    if fitted is not None:
+        rule, decided = fitted
+        rows.append({"name": f"ensemble + {rule.name}", "kind": "decision", **score_row(decided, y, task, metric),
+                     "seconds": rows[-1]["seconds"]})
+        used = metric.better(rows[-1][metric.name], rows[-2][metric.name])
+        decision = {"rule": rule.name, "used": bool(used), "fitted": rule.describe(task.output_names),
+                    "without": rows[-2][metric.name], "with": rows[-1][metric.name]}
+        if used:
+            oof_blend, test_blend = decided, rule.apply(test_blend)
     table = pd.DataFrame(rows)
     by_member = dict(zip([m.name for m in members], map(float, weights)))
     table["weight"] = np.where(table.kind == "member", table.member.map(by_member),
-                               np.where(table.kind == "ensemble", 1.0, np.nan))
+                               np.where(table.kind.isin(["ensemble", "decision"]), 1.0, np.nan))
     table["seconds"] = table.seconds.round(1)
     table["seed"] = table.seed.astype("Int64")
-    return {"table": table, "weights": by_member, "targets": y,
-            "oof": Predictions(train_rows, oof_blend), "test": Predictions(test_rows, blend(member_test, weights))}
+    return {"table": table, "weights": by_member, "targets": y, "decision": decision,
+            "oof": Predictions(train_rows, oof_blend), "test": Predictions(test_rows, test_blend)}
+
+
+def final_row(table: pd.DataFrame, decision: dict | None) -> pd.Series:
+    """The table's row that describes the submitted outputs: the ensemble, with its decision rule if used."""
+    kind = "decision" if decision and decision["used"] else "ensemble"
+    return table[table.kind == kind].iloc[-1]
 
 
 def plot_scores(table: pd.DataFrame, metric: Metric):
@@ -159,7 +189,7 @@ def plot_scores(table: pd.DataFrame, metric: Metric):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(table)))
-    colours = table.kind.map({"seed": "#9ecae1", "member": "#3182bd", "ensemble": "#e6550d"})
+    colours = table.kind.map({"seed": "#9ecae1", "member": "#3182bd", "ensemble": "#e6550d", "decision": "#fd8d3c"})
     scores = table[metric.name]
     ax.barh(table.name[::-1], scores[::-1], color=colours[::-1])
     for y, value in enumerate(scores[::-1]):

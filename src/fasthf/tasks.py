@@ -140,6 +140,11 @@ class Task:
         """What a person looks at out of fold."""
         raise NotImplementedError
 
+    def decision_rule(self, metric: Metric):
+        """What may be fitted on held-out outputs to turn them into answers for `metric` (a class with
+        `fit(outputs, y, metric)` and `.apply(outputs)`), or None: the outputs are the answers."""
+        return None
+
     def stratify_by(self, y: np.ndarray) -> np.ndarray | None:
         """What folds without a group column are stratified by (None: random folds)."""
         return None
@@ -242,6 +247,11 @@ class Classification(Task):
         from .evaluation import confusion_matrix, plot_confusion
 
         return plot_confusion(confusion_matrix(y, outputs.argmax(axis=1), self.n_outputs), self.output_names, title)
+
+    def decision_rule(self, metric):
+        from .decisions import ClassOffsets
+
+        return ClassOffsets if metric.uses == "labels" else None  # probabilities are scored as they are
 
     def stratify_by(self, y):
         return y

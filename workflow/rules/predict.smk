@@ -43,6 +43,7 @@ rule ensemble:
         metrics=f"{ENSEMBLE}/metrics.json",
     params:
         chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "fold": fold} for member, seed, fold in CHAINS],
+        class_offsets=config["class_offsets"],
     log:
         f"{LOGS}/ensemble.log",
     script:

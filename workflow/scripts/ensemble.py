@@ -4,7 +4,7 @@ from collections import defaultdict
 import pandas as pd
 
 from fasthf.competition import Competition
-from fasthf.ensemble import Member, Predictions, evaluate_ensemble, mean, out_of_fold, plot_scores
+from fasthf.ensemble import Member, Predictions, evaluate_ensemble, final_row, mean, out_of_fold, plot_scores
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 
@@ -28,8 +28,8 @@ with job_log(snakemake.log[0]):
                for name, model in models.items()]
     # The only targets: the training file's, and the folds its rows belong to.
     targets = task.encode(competition.read_train(snakemake.input.train))
-    folds = pd.read_csv(snakemake.input.folds).set_index("row").fold
-    result = evaluate_ensemble(members, targets, folds, task, metric)
+    folds = pd.read_csv(snakemake.input.folds).set_index("row")
+    result = evaluate_ensemble(members, targets, folds, task, metric, decide=snakemake.params.class_offsets)
 
     table = result["table"]
     write_csv(snakemake.output.members, table)
@@ -38,14 +38,20 @@ with job_log(snakemake.log[0]):
     write_csv(snakemake.output.oof, oof)
     write_csv(snakemake.output.test, result["test"].to_frame())
     write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
-    score = float(table[metric.name].iloc[-1])
+    score = float(final_row(table, result["decision"])[metric.name])
     save_figure(snakemake.output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
                                                                     f"ensemble, out of fold: {metric.name} {score:.4f}"))
     write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
                                           "greater_is_better": metric.greater_is_better,
                                           "blend_loss": task.surrogate, "task": task.kind,
                                           "oof_rows": int(len(oof)), "weights": result["weights"],
-                                          "folds": int(folds[folds >= 0].nunique())})
+                                          "folds": int(folds.fold[folds.fold >= 0].nunique()),
+                                          "decision": result["decision"]})
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])
+    if result["decision"]:
+        decision = result["decision"]
+        print(f"{decision['rule']} (fitted on out-of-fold outputs, scored cross-fitted): {decision['fitted']}; "
+              f"{metric.name} {decision['without']:.4f} -> {decision['with']:.4f}: "
+              f"{'used on test' if decision['used'] else 'not used (no better out of fold)'}")
