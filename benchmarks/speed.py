@@ -9,7 +9,8 @@ grouping and the same precision as fasthf), inference phrases/s (fasthf vs `pipe
 with its defaults and batched at the same precision), padding efficiency, model FLOP utilisation against
 a large matmul in the precision used, preprocessing time for all phrases, and a no-op `snakemake` rerun.
 
-`--precision auto` (the pipeline's default) is bf16 on a CPU with avx512_bf16 or AMX, else fp32.
+`--precision auto` (the pipeline's default) is bf16 on a CPU with avx512_bf16 or AMX, else fp32; on a
+CUDA device (`--device cuda`, what `pytest -m gpu` runs) bf16 where the GPU has it.
 """
 from __future__ import annotations
 
@@ -47,12 +48,20 @@ class RandomBatchDL(TokenBatchDL):
         return list(np.random.permutation(idxs))
 
 
-def matmul_flops(n: int = 4096, repeats: int = 5, dtype=torch.float32) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def synchronize(device: str) -> None:
+    """Wait for the device's queued work, so a clock read after it measures the work (CUDA runs async)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_flops(n: int = 4096, repeats: int = 5, dtype=torch.float32, device: str = "cpu") -> float:
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     a @ b
+    synchronize(device)
     started = time.perf_counter()
     for _ in range(repeats):
         a @ b
+    synchronize(device)
     return 2 * n**3 * repeats / (time.perf_counter() - started)
 
 
@@ -72,26 +81,27 @@ def padding_efficiency(batches) -> float:
     return real / padded
 
 
-def train_seconds(model_name, split, settings, loader_class=TokenBatchDL) -> tuple[float, float]:
+def train_seconds(model_name, split, settings, loader_class=TokenBatchDL, device="cpu") -> tuple[float, float]:
     """One full fine-tuning epoch (everything unfrozen) with fastai; (seconds of training, padding efficiency)."""
     model, _ = load_pretrained(model_name, TASK.output_names)
     tiny_valid = type(split)(split.input_ids, split.offsets[:9], split.rows[:8], split.padding,
                              split.labels[:8] if split.labels is not None else None, split.token_type_ids)
-    dls = DataLoaders(loader_class(split, bs=settings.batch_size, shuffle=True, device="cpu"),
-                      TokenBatchDL(tiny_valid, bs=256, device="cpu"), device="cpu")
+    dls = DataLoaders(loader_class(split, bs=settings.batch_size, shuffle=True, device=device),
+                      TokenBatchDL(tiny_valid, bs=256, device=device), device=device)
     learn = build_learner(dls, model, settings, TASK, progress="none")
     learn.unfreeze()
     efficiency = padding_efficiency(dls.train)
     started = time.perf_counter()
     with learn.no_logging():
         learn.fit(1, lr=1e-5)
+    synchronize(device)
     return time.perf_counter() - started, efficiency
 
 
 def hf_trainer_seconds(model_name, frame, tokenizer, batch_size, informed: bool = False,
-                       bf16: bool = False) -> tuple[float, float]:
+                       precision: str = "no", device: str = "cpu") -> tuple[float, float]:
     """The usual path: Trainer with its defaults (random batches, dynamic padding by DataCollatorWithPadding);
-    `informed`: as a user who knows it would run it, batches grouped by length, `bf16` like fasthf."""
+    `informed`: as a user who knows it would run it, batches grouped by length, `precision` like fasthf."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     model, _ = load_pretrained(model_name, TASK.output_names)
@@ -105,7 +115,8 @@ def hf_trainer_seconds(model_name, frame, tokenizer, batch_size, informed: bool 
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(output_dir=out, per_device_train_batch_size=batch_size, num_train_epochs=1,
                                  learning_rate=1e-5, report_to=[], save_strategy="no", logging_strategy="no",
-                                 disable_tqdm=True, use_cpu=True, bf16=bf16,
+                                 disable_tqdm=True, use_cpu=device == "cpu", bf16=precision == "bf16",
+                                 fp16=precision == "fp16",
                                  train_sampling_strategy="group_by_length" if informed else "random")
         trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=collator)
         if informed:  # the batches its length-grouped sampler really makes
@@ -115,6 +126,7 @@ def hf_trainer_seconds(model_name, frame, tokenizer, batch_size, informed: bool 
         efficiency = padding_efficiency([(b["input_ids"], b["attention_mask"]) for b in batches])
         started = time.perf_counter()
         trainer.train()
+        synchronize(device)
         return time.perf_counter() - started, efficiency
 
 
@@ -126,7 +138,8 @@ def main() -> None:
     parser.add_argument("--test-phrases", type=int, default=8000)
     parser.add_argument("--pipeline-phrases", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--precision", default="auto", choices=["auto", "no", "bf16"],
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "no", "bf16", "fp16"],
                         help="fasthf's mixed_precision setting; the informed peers use the same")
     parser.add_argument("--pipeline-batch-size", type=int, default=64, help="batch size of the batched pipeline()")
     parser.add_argument("--skip-rerun", action="store_true", help="do not time a no-op rerun of the demo")
@@ -140,7 +153,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fasthf-bench-"))
     files = extract_competition(args.archive, work / "data", COMPETITION)
     _, tokenizer = load_pretrained(args.model, TASK.output_names)
-    print(f"model {args.model}, {threads} threads, torch {torch.__version__}")
+    device = args.device
+    where = torch.cuda.get_device_name() if device == "cuda" else f"{threads} threads"
+    print(f"model {args.model}, {where}, torch {torch.__version__}")
 
     started = time.perf_counter()
     summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 128, COMPETITION, TASK)
@@ -163,26 +178,26 @@ def main() -> None:
     train_split, _ = tokenize_split(train.Phrase.tolist(), tokenizer, 128, labels=TASK.encode(train))
     test_split, _ = tokenize_split(test.Phrase.tolist(), tokenizer, 128)
     train_tokens = int(train_split.lengths.sum())
-    precision = resolve_precision(args.precision, "cpu")
-    bf16 = precision.name == "bf16"
+    precision = resolve_precision(args.precision, device)
+    mixed = precision.name != "no"
     print(f"precision: {precision}")
     settings = TrainSettings(batch_size=64, mixed_precision=precision.name)
     fp32_settings = TrainSettings(batch_size=64, mixed_precision="no")
 
-    peak = matmul_flops(dtype=precision.dtype or torch.float32)
-    print(f"{'bf16' if bf16 else 'fp32'} matmul 4096^3: {peak / 1e9:.1f} GFLOP/s (the peak for FLOP utilisation)")
+    peak = matmul_flops(dtype=precision.dtype or torch.float32, device=device)
+    name = precision.name if mixed else "fp32"
+    print(f"{name} matmul 4096^3: {peak / 1e9:.1f} GFLOP/s (the peak for FLOP utilisation)")
     model, _ = load_pretrained(args.model, TASK.output_names)
     per_token = forward_flops_per_token(model, float(train_split.lengths.float().mean()))
-    name = "bf16" if bf16 else "fp32"
 
     print(f"\ntraining, one epoch of {len(train)} phrases ({train_tokens} real tokens), batch 64, all layers trainable")
-    runs = {f"fasthf {name} (sortish)": train_seconds(args.model, train_split, settings)}
-    if bf16:
-        runs["fasthf fp32 (sortish)"] = train_seconds(args.model, train_split, fp32_settings)
-    runs[f"fasthf {name} (random batches)"] = train_seconds(args.model, train_split, settings, RandomBatchDL)
-    runs["HF Trainer defaults (fp32)"] = hf_trainer_seconds(args.model, train, tokenizer, 64)
+    runs = {f"fasthf {name} (sortish)": train_seconds(args.model, train_split, settings, device=device)}
+    if mixed:
+        runs["fasthf fp32 (sortish)"] = train_seconds(args.model, train_split, fp32_settings, device=device)
+    runs[f"fasthf {name} (random batches)"] = train_seconds(args.model, train_split, settings, RandomBatchDL, device)
+    runs["HF Trainer defaults (fp32)"] = hf_trainer_seconds(args.model, train, tokenizer, 64, device=device)
     runs[f"HF Trainer informed ({name})"] = hf_trainer_seconds(args.model, train, tokenizer, 64, informed=True,
-                                                              bf16=bf16)
+                                                              precision=precision.name, device=device)
     for label, (seconds, eff) in runs.items():
         rate = train_tokens / seconds
         print(f"  {label:<32} {rate:8.0f} real tokens/s  padding efficiency {eff:.3f}  "
@@ -192,8 +207,8 @@ def main() -> None:
           f"{runs[f'HF Trainer informed ({name})'][0] / ours:.2f}x (target >= 1.3x)")
     print(f"  ratio fasthf / Trainer defaults: {runs['HF Trainer defaults (fp32)'][0] / ours:.2f}x; "
           f"bucketing gain {runs[f'fasthf {name} (random batches)'][0] / ours:.2f}x")
-    if bf16:
-        print(f"  bf16 gain over fp32 (fasthf): {runs['fasthf fp32 (sortish)'][0] / ours:.2f}x")
+    if mixed:
+        print(f"  {name} gain over fp32 (fasthf): {runs['fasthf fp32 (sortish)'][0] / ours:.2f}x")
 
     print(f"\ninference, {len(test)} test phrases")
     real = int(test_split.lengths.sum())
@@ -202,13 +217,13 @@ def main() -> None:
     inference = {}
     for label, setting in ((f"fasthf predict_probs {name}", precision.name), ("fasthf predict_probs fp32", "no")):
         started = time.perf_counter()
-        predict_probs(model, test_split, batch_size=256, device="cpu", precision=setting)
-        inference[label] = len(test) / (time.perf_counter() - started)
-        if not bf16:
+        predict_probs(model, test_split, batch_size=256, device=device, precision=setting)
+        inference[label] = len(test) / (time.perf_counter() - started)  # predict_probs ends on the host
+        if not mixed:
             break
     from transformers import pipeline
 
-    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu", top_k=None)
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device=device, top_k=None)
     texts = test.Phrase.iloc[:args.pipeline_phrases].tolist()
     started = time.perf_counter()
     classify(texts)

@@ -30,7 +30,7 @@ def test_the_default_is_the_measured_recipe_still_gradual():
 
 
 @pytest.mark.parametrize("preset", ["config/demo.yaml", "config/demo-ensemble.yaml", "config/cpu.yaml",
-                                    "config/multi-gpu.yaml", "config/tutorial.yaml"])
+                                    "config/multi-gpu.yaml", "config/gpu.yaml", "config/tutorial.yaml"])
 def test_every_preset_is_valid_on_top_of_the_defaults(preset):
     validate({**load("config.yaml"), **load(preset)}, SCHEMA)
 

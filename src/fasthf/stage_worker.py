@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> None:
     from .training import Stage, TrainSettings, run_stage
 
     args = json.loads((argv or sys.argv[1:])[0])
+    import torch
+
+    if torch.cuda.is_available():  # one GPU per rank: fastai's default_device() follows the current one
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     logging.basicConfig(level=logging.INFO if is_main_process() else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # The ranks share this machine's cores unless torch_threads says otherwise.

@@ -264,8 +264,9 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
     with learn.distrib_ctx(cpu=on_cpu, kwargs_handlers=handlers):
         device = learn.dls.device
         learn.dls.loaders = [ShardedDL(plain[0], device=device), WholeSplitDL(plain[1], device=device)]
-        print(f"data-parallel: rank {rank_distrib()} of {num_distrib()}, {len(learn.dls.loaders[0])} training "
-              f"batches each, {torch.get_num_threads()} threads", flush=True)
+        print(f"data-parallel: rank {rank_distrib()} of {num_distrib()} over {torch.distributed.get_backend()} on "
+              f"{device}, {len(learn.dls.loaders[0])} training batches each, {torch.get_num_threads()} threads",
+              flush=True)
         learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
     learn.dls.loaders = plain
 
