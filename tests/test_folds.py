@@ -4,7 +4,7 @@ import pytest
 
 from conftest import read_train, sentiment
 from fasthf.data import DataError, held_out_groups
-from fasthf.folds import NEVER_HELD_OUT, FoldData, assign_folds, held_out_mask
+from fasthf.folds import MONITOR_ROWS, NEVER_HELD_OUT, FoldData, assign_folds, fold_number, held_out_mask
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,19 @@ def test_fold_data_splits_the_tokenized_rows_by_the_table(tmp_path, competition_
         assert held_out.labels.tolist() == train.Sentiment.to_numpy()[held_out.rows.numpy()].tolist()
     with pytest.raises(DataError, match="come from different training files"):
         held_out_mask(table.iloc[1:], table.row.to_numpy(), 0)
+    # A refit trains on every row; its "validation" is a fixed sample of training rows, for watching only
+    refit = FoldData(str(tmp_path / "train.safetensors"), str(tmp_path / "folds.csv"), fold_number("refit"))
+    train_side, monitor = refit.load()
+    assert not refit.holds_out and len(refit.held_out()) == 0
+    assert train_side.rows.tolist() == table.row.tolist()
+    assert len(monitor) == min(MONITOR_ROWS, len(table)) and set(monitor.rows.tolist()) <= set(table.row)
+    assert monitor.rows.tolist() == refit.load()[1].rows.tolist()  # the same rows on every stage
+
+
+def test_a_chains_split_names_its_fold_or_the_refit():
+    assert fold_number("fold0") == 0 and fold_number("fold12") == 12 and fold_number("refit") is None
+    with pytest.raises(ValueError, match="fold<k> or refit"):
+        fold_number("all")
 
 
 def test_subset_keeps_each_text_whole(minilm):

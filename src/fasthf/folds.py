@@ -54,16 +54,40 @@ def fold_summary(table: pd.DataFrame) -> pd.DataFrame:
     return table.groupby("fold").agg(rows=("row", "size"), groups=("group", "nunique")).reset_index()
 
 
+REFIT = "refit"
+MONITOR_ROWS = 2000
+
+
+def fold_number(split: str) -> int | None:
+    """A chain's split as FoldData takes it: `fold3` -> 3, `refit` -> None (nothing held out)."""
+    if split == REFIT:
+        return None
+    if not split.startswith("fold") or not split[4:].isdigit():
+        raise ValueError(f"a chain's split is fold<k> or {REFIT}, not {split!r}")
+    return int(split[4:])
+
+
 @dataclass(frozen=True)
 class FoldData:
-    """One chain's data: the member's tokenized training rows, split by the folds table."""
+    """One chain's data: the member's tokenized training rows, split by the folds table.
+
+    `fold` None is a refit: every row trains. Its "validation" side is then a fixed sample of
+    MONITOR_ROWS training rows, only so the stage logs show the fit progressing: not held out.
+    """
     tensors: str  # train.safetensors: every training row, tokenized once per member
     folds: str    # folds.csv
-    fold: int
+    fold: int | None
+
+    @property
+    def holds_out(self) -> bool:
+        return self.fold is not None
 
     def load(self) -> tuple[TokenizedSplit, TokenizedSplit]:
-        """(training side, held-out side) of this fold."""
+        """(training side, held-out side) of this fold; for a refit (every row, monitoring sample)."""
         texts, held_out = self._rows_and_mask()
+        if not self.holds_out:
+            monitor = np.sort(np.random.default_rng(0).permutation(len(held_out))[:MONITOR_ROWS])
+            return texts.subset(np.arange(len(held_out))), texts.subset(monitor)
         return texts.subset(np.flatnonzero(~held_out)), texts.subset(np.flatnonzero(held_out))
 
     def held_out(self) -> TokenizedSplit:
@@ -73,6 +97,9 @@ class FoldData:
 
     def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
         texts = TokenizedSplit.load(self.tensors)
+        if not self.holds_out:
+            held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), 0)  # the same checks: one training file
+            return texts, np.zeros(len(texts), dtype=bool)
         return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 
 

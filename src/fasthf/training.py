@@ -307,6 +307,8 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
         "lr": [lr.start, lr.stop] if isinstance(lr, slice) else lr, "moms": list(stage.moms),
         "n_groups": n_groups, "groups": groups,
         "train_rows": len(learn.dls.train.dataset), "valid_rows": len(learn.dls.valid.dataset),
+        # A refit holds nothing out: its "valid" figures are of training rows, for watching the fit only.
+        "validation": "held out" if data.holds_out else "training rows (refit: nothing held out)",
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
         **{name: float(last[name]) for name in metric_names}, "metrics": metric_names,
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
@@ -320,6 +322,6 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     first = metric_names[0]
     save_figure(out_dir / "loss.png", plot_losses(learn, f"{label}: freeze_to({stage.freeze_to}), "
                                                          f"valid {first} {metrics[first]:.4f}"))
-    log.info("%s done in %s: valid %s %.4f, valid loss %.4f", label, _clock(seconds), first,
-             metrics[first], metrics["valid_loss"])
+    log.info("%s done in %s: valid %s %.4f, valid loss %.4f (%s)", label, _clock(seconds), first,
+             metrics[first], metrics["valid_loss"], metrics["validation"])
     return metrics

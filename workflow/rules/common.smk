@@ -12,23 +12,27 @@ COMPETITION = Competition.from_config(config["competition"], presets=f"{workflow
 
 # The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.
+# A chain's split is `fold<k>` (fold k held out) or, with `refit`, `refit` (every row trains; its test
+# outputs replace the folds' mean, while the folds keep the out-of-fold figure and the blend weights).
 MEMBERS = {member["name"]: member for member in ensemble_members(config)}
 FOLDS = config["folds"]
-CHAINS = [(name, seed, fold) for name, member in MEMBERS.items() for seed in member["seeds"] for fold in range(FOLDS)]
+CHAINS = [(name, seed, f"fold{fold}") for name, member in MEMBERS.items() for seed in member["seeds"]
+          for fold in range(FOLDS)]
+REFITS = [(name, seed, "refit") for name, member in MEMBERS.items() for seed in member["seeds"]] if config["refit"] else []
 
 DATA = config["data_dir"]
 RESULTS = config["results_dir"] or f"results/{next(iter(MEMBERS)) if len(MEMBERS) == 1 else 'ensemble'}"
 LOGS = f"{RESULTS}/logs"
 MEMBER = f"{RESULTS}/{{member}}"
-CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/fold{{fold}}"
-CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/fold{{fold}}"
+CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/{{split}}"
+CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/{{split}}"
 ENSEMBLE = f"{RESULTS}/ensemble"
 
 
 wildcard_constraints:
     member="|".join(map(re.escape, MEMBERS)),
     seed=r"\d+",
-    fold=r"\d+",
+    split=r"fold\d+|refit",
     stage=r"\d+",
 
 
@@ -49,7 +53,7 @@ def train_settings(wildcards):
 
 
 def chain_dir(wildcards):
-    return f"{RESULTS}/{wildcards.member}/seed{wildcards.seed}/fold{wildcards.fold}"
+    return f"{RESULTS}/{wildcards.member}/seed{wildcards.seed}/{wildcards.split}"
 
 
 def stages_of(wildcards):
@@ -65,8 +69,8 @@ def last_stage(wildcards):
     return f"{chain_dir(wildcards)}/stages/{len(stages_of(wildcards))}/model"
 
 
-# What the bundle exports (an ensemble of one has one chain)
-FIRST_CHAIN_MODEL = last_stage(SimpleNamespace(**dict(zip(("member", "seed", "fold"), CHAINS[0]))))
+# What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test)
+FIRST_CHAIN_MODEL = last_stage(SimpleNamespace(**dict(zip(("member", "seed", "split"), (REFITS or CHAINS)[0]))))
 
 
 def checkpoint_before(wildcards):
@@ -84,9 +88,9 @@ def lr_find_result(wildcards):
     return f"{RESULTS}/{wildcards.member}/lr_find/lr_find.json" if stage_config(wildcards)["lr_max"] == "auto" else []
 
 
-def each_chain(pattern):
-    """`pattern` (with {member}, {seed}, {fold}) for every chain of the ensemble."""
-    return [pattern.format(member=member, seed=seed, fold=fold) for member, seed, fold in CHAINS]
+def each_chain(pattern, chains=CHAINS):
+    """`pattern` (with {member}, {seed}, {split}) for every chain of the ensemble (or of `chains`)."""
+    return [pattern.format(member=member, seed=seed, split=split) for member, seed, split in chains]
 
 
 def chain_stage_metrics(wildcards):
@@ -97,13 +101,14 @@ def describe_ensemble():
     """How submit messages name the method: the model, or the ensemble's shape."""
     seeds = sum(len(member["seeds"]) for member in MEMBERS.values())
     if len(MEMBERS) == 1 and seeds == 1:
-        return next(iter(MEMBERS.values()))["model"] + (f" x {FOLDS} folds" if FOLDS > 1 else "")
-    return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {FOLDS} fold(s))"
+        return next(iter(MEMBERS.values()))["model"] + (f" x {FOLDS} folds" if FOLDS > 1 else "") + \
+            (" + refit" if REFITS else "")
+    return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {FOLDS} fold(s){', refit' if REFITS else ''})"
 
 
 def final_outputs():
     outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/summary.csv", f"{ENSEMBLE}/members.csv",
-               *each_chain(f"{CHAIN}/stages.csv")]
+               *each_chain(f"{CHAIN}/stages.csv", CHAINS + REFITS)]
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
     if len(CHAINS) == 1:  # the inference bundle holds one model
         outputs.append(f"{RESULTS}/bundle")

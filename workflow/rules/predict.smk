@@ -17,10 +17,20 @@ rule predict:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],
         torch_threads=config["torch_threads"],
+    wildcard_constraints:
+        split=r"fold\d+",
     log:
         f"{CHAIN_LOGS}/predict.log",
     script:
         "../scripts/predict.py"
+
+
+use rule predict as predict_refit with:
+    output:
+        test=f"{CHAIN}/test_outputs.csv",
+        timing=f"{CHAIN}/predict.json",
+    wildcard_constraints:
+        split="refit",
 
 
 rule ensemble:
@@ -30,6 +40,9 @@ rule ensemble:
         test=each_chain(rules.predict.output.test),
         timing=each_chain(rules.predict.output.timing),
         stages=each_chain(f"{CHAIN}/stages.csv"),
+        refit_test=each_chain(rules.predict_refit.output.test, REFITS),
+        refit_timing=each_chain(rules.predict_refit.output.timing, REFITS),
+        refit_stages=each_chain(f"{CHAIN}/stages.csv", REFITS),
         train=rules.download.output.train,
         folds=rules.folds.output.folds,
         competition=rules.download.output.competition,
@@ -42,7 +55,8 @@ rule ensemble:
         test=f"{ENSEMBLE}/test_outputs.csv",
         metrics=f"{ENSEMBLE}/metrics.json",
     params:
-        chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "fold": fold} for member, seed, fold in CHAINS],
+        chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "split": split} for member, seed, split in CHAINS],
+        refits=[{"member": member, "seed": seed} for member, seed, _ in REFITS],
         class_offsets=config["class_offsets"],
     log:
         f"{LOGS}/ensemble.log",

@@ -41,19 +41,19 @@ rule train_stage:
             f"{CHAIN}/stages/{{stage}}/history.csv",
             caption="../report/history.rst",
             category="Training",
-            subcategory="{member} seed {seed} fold {fold}",
+            subcategory="{member} seed {seed} {split}",
         ),
         groups=report(
             f"{CHAIN}/stages/{{stage}}/groups.csv",
             caption="../report/groups.rst",
             category="Training",
-            subcategory="{member} seed {seed} fold {fold}",
+            subcategory="{member} seed {seed} {split}",
         ),
         loss_plot=report(
             f"{CHAIN}/stages/{{stage}}/loss.png",
             caption="../report/loss.rst",
             category="Training",
-            subcategory="{member} seed {seed} fold {fold}",
+            subcategory="{member} seed {seed} {split}",
         ),
     threads: TRAIN_THREADS
     resources:
@@ -77,7 +77,7 @@ rule stages_table:
             f"{CHAIN}/stages.csv",
             caption="../report/stages.rst",
             category="Training",
-            subcategory="{member} seed {seed} fold {fold}",
+            subcategory="{member} seed {seed} {split}",
         ),
     log:
         f"{CHAIN_LOGS}/stages_table.log",

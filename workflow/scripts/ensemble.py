@@ -21,6 +21,14 @@ with job_log(snakemake.log[0]):
         test[key].append(Predictions.from_frame(pd.read_csv(test_csv)))
         timing = read_json(timing_json)
         seconds[key] += pd.read_csv(stages_csv).seconds.sum() + timing["held_out"]["seconds"] + timing["test"]["seconds"]
+    # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
+    # the out-of-fold figure and the weights.
+    refits = zip(snakemake.params.refits, snakemake.input.refit_test, snakemake.input.refit_timing,
+                 snakemake.input.refit_stages)
+    for chain, test_csv, timing_json, stages_csv in refits:
+        key = (chain["member"], chain["seed"])
+        test[key] = [Predictions.from_frame(pd.read_csv(test_csv))]
+        seconds[key] += pd.read_csv(stages_csv).seconds.sum() + read_json(timing_json)["test"]["seconds"]
     members = [Member(name, model,
                       oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
                       test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
@@ -46,7 +54,9 @@ with job_log(snakemake.log[0]):
                                           "blend_loss": task.surrogate, "task": task.kind,
                                           "oof_rows": int(len(oof)), "weights": result["weights"],
                                           "folds": int(folds.fold[folds.fold >= 0].nunique()),
-                                          "decision": result["decision"]})
+                                          "decision": result["decision"],
+                                          "test_outputs": ("each member's refit on every training row"
+                                                           if snakemake.params.refits else "the mean of the folds' models")})
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])

@@ -1,9 +1,10 @@
-"""Snakemake entry point: a chain's outputs (probabilities or values) for the rows its fold held out and for the test rows."""
+"""Snakemake entry point: a chain's outputs (probabilities or values) for the rows its fold held out and
+for the test rows; a refit (nothing held out) predicts the test rows only."""
 import time
 
 from fasthf.architectures import load_checkpoint, set_threads
 from fasthf.competition import Competition
-from fasthf.folds import FoldData
+from fasthf.folds import FoldData, fold_number
 from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
 from fasthf.prediction import outputs_frame, predict_probs
@@ -13,12 +14,14 @@ with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     competition, task = Competition.load(snakemake.input.competition)
     metric = competition.metric_of(task)
-    held_out = FoldData(snakemake.input.tensors, snakemake.input.folds, int(snakemake.wildcards.fold)).held_out()
-    test = TokenizedSplit.load(snakemake.input.test)
+    splits = {"test": TokenizedSplit.load(snakemake.input.test)}
+    data = FoldData(snakemake.input.tensors, snakemake.input.folds, fold_number(snakemake.wildcards.split))
+    if data.holds_out:
+        splits = {"held_out": data.held_out(), **splits}
     model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs,
-                            max_token_id=max(held_out.max_token_id, test.max_token_id))
+                            max_token_id=max(split.max_token_id for split in splits.values()))
     timing = {}
-    for name, split in (("held_out", held_out), ("test", test)):
+    for name, split in splits.items():
         started = time.time()
         outputs = predict_probs(model, split, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                                 activation=task.activation)
@@ -29,4 +32,5 @@ with job_log(snakemake.log[0]):
         write_csv(snakemake.output[name], frame)
         print(f"{name}: {len(frame)} rows in {timing[name]['seconds']} s")
     write_json(snakemake.output.timing, timing)
-    print(f"held-out {metric.name} {timing['held_out'][metric.name]:.4f}")
+    if "held_out" in timing:
+        print(f"held-out {metric.name} {timing['held_out'][metric.name]:.4f}")

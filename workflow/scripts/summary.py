@@ -22,6 +22,7 @@ with job_log(snakemake.log[0]):
     rows = [("competition", competition.slug), ("task", f"{task.kind}: {', '.join(task.output_names[:10])}"),
             ("metric", f"{metrics['metric']} ({better} is better), out of fold over {metrics['oof_rows']} rows"),
             *((f"out of fold: {row['name']}", f"{row[metrics['metric']]:.4f}{decided(row)}") for _, row in members.iterrows()),
+            ("test outputs", metrics.get("test_outputs", "the mean of the folds' models")),
             ("memory", f"{int(memory.set_from_memory)} of {int(memory.test_texts)} test texts set, "
                        f"{int(memory.changed_answer)} answers changed" if memory.enabled else "off"),
             ("public score", receipt.get("public_score") if receipt.get("public_score") is not None

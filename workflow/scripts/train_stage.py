@@ -3,7 +3,7 @@ from pathlib import Path
 
 from fasthf.architectures import set_threads
 from fasthf.competition import Competition
-from fasthf.folds import FoldData
+from fasthf.folds import FoldData, fold_number
 from fasthf.io import read_json
 from fasthf.logs import job_log
 from fasthf.training import Stage, TrainSettings, train_stage
@@ -14,7 +14,7 @@ with job_log(snakemake.log[0]):
     stage = Stage.from_config(snakemake.params.stage)
     if snakemake.input.lr_find:
         stage = stage.with_found_lr(read_json(snakemake.input.lr_find))
-    data = FoldData(snakemake.input.tensors, snakemake.input.folds, int(snakemake.wildcards.fold))
+    data = FoldData(snakemake.input.tensors, snakemake.input.folds, fold_number(snakemake.wildcards.split))
     train_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, data,
                 Path(snakemake.output.metrics).parent, TrainSettings(**snakemake.params.settings), task,
                 snakemake.params.torch_threads)
