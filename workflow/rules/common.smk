@@ -101,14 +101,14 @@ def describe_ensemble():
     """How submit messages name the method: the model, or the ensemble's shape."""
     seeds = sum(len(member["seeds"]) for member in MEMBERS.values())
     if len(MEMBERS) == 1 and seeds == 1:
-        return next(iter(MEMBERS.values()))["model"] + (f" x {FOLDS} folds" if FOLDS > 1 else "") + \
-            (" + refit" if REFITS else "")
+        folds = f" x {FOLDS} folds" if FOLDS > 1 else ""
+        return f"{next(iter(MEMBERS.values()))['model']}{folds}{', refit' if REFITS else ''}"
     return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {FOLDS} fold(s){', refit' if REFITS else ''})"
 
 
 def final_outputs():
     outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/summary.csv", f"{ENSEMBLE}/members.csv",
-               *each_chain(f"{CHAIN}/stages.csv", CHAINS + REFITS)]
+               *each_chain(f"{CHAIN}/stages.csv", [*CHAINS, *REFITS])]
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
     if len(CHAINS) == 1:  # the inference bundle holds one model
         outputs.append(f"{RESULTS}/bundle")
