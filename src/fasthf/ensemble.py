@@ -11,6 +11,9 @@ An ensemble of one has weight 1: its answers are the member's own.
 
 The ensemble's own out-of-fold score is cross-fitted (with K >= 2 folds, fold k's rows are blended
 with weights fitted on the other folds), so it is not flattered by fitting and scoring on the same rows.
+Then the task's decision rule for the metric, if it has one (per-class offsets, `fasthf.decisions`), is
+fitted on the blend's out-of-fold outputs, scored cross-fitted the same way, and used on test only
+where it beats the plain blend out of fold.
 """
 from __future__ import annotations
 
