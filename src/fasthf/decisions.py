@@ -21,18 +21,22 @@ from .metrics import Metric
 OFFSET_GRID = np.round(np.arange(-1.5, 1.5001, 0.05), 2)
 
 
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(probabilities, 1e-15, None))
+
+
 @dataclass(frozen=True)
 class ClassOffsets:
     offsets: np.ndarray  # one per class, added to the log-probabilities
     name = "class offsets"
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
-        return softmax(np.log(np.clip(probabilities, 1e-15, None)) + self.offsets, axis=1)
+        return softmax(log_probabilities(probabilities) + self.offsets, axis=1)
 
     @classmethod
     def fit(cls, probabilities: np.ndarray, y: np.ndarray, metric: Metric, passes: int = 3) -> "ClassOffsets":
         """Coordinate ascent on `metric` over a grid of offsets, class by class, a few passes."""
-        log_p = np.log(np.clip(probabilities, 1e-15, None))
+        log_p = log_probabilities(probabilities)
         offsets = np.zeros(probabilities.shape[1])
         best = metric.score(y, log_p)  # argmax-based metrics read log-probabilities as well
         for _ in range(passes):

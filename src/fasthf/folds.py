@@ -97,19 +97,18 @@ class FoldData:
 
     def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
         texts = TokenizedSplit.load(self.tensors)
-        if not self.holds_out:
-            held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), 0)  # the same checks: one training file
-            return texts, np.zeros(len(texts), dtype=bool)
         return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 
 
-def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int) -> np.ndarray:
-    """True where the row is held out by `fold`; every row must be in the folds table."""
+def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int | None) -> np.ndarray:
+    """True where the row is held out by `fold` (None, a refit: nowhere); every row must be in the folds table."""
     fold_of = table.set_index("row").fold
     missing = ~np.isin(rows, fold_of.index)
     if missing.any() or len(table) != len(rows):
         raise DataError(f"the tokenized training rows ({len(rows)}) and folds.csv ({len(table)} rows) come from "
                         f"different training files: rerun preprocess and folds")
+    if fold is None:
+        return np.zeros(len(rows), dtype=bool)
     if fold not in set(fold_of):
         raise DataError(f"fold {fold} is not in the folds table (folds: {sorted(set(fold_of) - {NEVER_HELD_OUT})})")
     return fold_of.reindex(rows).to_numpy() == fold
