@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -60,7 +62,8 @@ def test_two_ranks_trained_over_gloo(two_process_stage):
 def test_only_rank_0_wrote_and_the_checkpoint_loads_like_any_other(two_process_stage):
     work, folder, _, _ = two_process_stage
     out = work / "stage"
-    assert sorted(p.name for p in out.iterdir()) == ["groups.csv", "history.csv", "loss.png", "metrics.json", "model"]
+    assert sorted(p.name for p in out.iterdir()) == ["groups.csv", "history.csv", "loss.png", "metrics.json", "model",
+                                                     "valid_outputs.csv"]
     model = load_checkpoint(out / "model", n_labels=SENTIMENT_TASK.n_outputs)
     start = load_checkpoint(folder)
     changed = [n for (n, p), (_, q) in zip(model.named_parameters(), start.named_parameters()) if not torch.equal(p, q)]
@@ -76,3 +79,8 @@ def test_validation_metrics_cover_the_whole_held_out_split_once(two_process_stag
     probs = predict_probs(model, valid, batch_size=256, device="cpu", precision="no")
     accuracy = float((probs.argmax(dim=1) == valid.labels).float().mean())
     assert metrics["accuracy"] == pytest.approx(accuracy, abs=1e-6)  # the same batches, the whole split
+    # The last validation pass's outputs are the held-out prediction: row for row what predicting the
+    # held-out rows again with the saved checkpoint gives.
+    kept = pd.read_csv(work / "stage" / "valid_outputs.csv")
+    assert kept.row.tolist() == valid.rows.tolist() and list(kept.columns[1:]) == SENTIMENT_TASK.output_columns
+    np.testing.assert_allclose(kept.iloc[:, 1:].to_numpy(), probs.numpy(), atol=1e-5)

@@ -69,7 +69,8 @@ def test_every_chain_trained_and_every_training_phrase_is_predicted_out_of_fold_
     train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
     folds = pd.read_csv(workdir / RESULTS / "folds.csv")
     for chain in CHAINS:
-        held_out = pd.read_csv(workdir / chain / "held_out_outputs.csv")
+        last_stage = max((workdir / chain / "stages").iterdir(), key=lambda p: int(p.name))
+        held_out = pd.read_csv(last_stage / "valid_outputs.csv")  # the chain's held-out prediction
         fold = int(chain.name.removeprefix("fold"))
         assert set(held_out.row) == set(folds.row[folds.fold == fold])
         assert (workdir / chain / "stages.csv").exists()

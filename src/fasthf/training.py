@@ -30,6 +30,7 @@ from .folds import FoldData
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
 from .precision import Autocast, choose_precision
+from .prediction import outputs_frame
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,32 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
         learn.add_cb(Autocast(precision))
     learn.precision = precision
     return learn
+
+
+class ValidOutputs(Callback):
+    """Keeps the last validation pass's outputs (`activation` of the logits), row i for the split's row i.
+
+    A chain's last stage validates on the rows its fold holds out after its last epoch, with the weights
+    it saves: those outputs are the chain's held-out predictions, so nothing predicts those rows again.
+    """
+
+    def __init__(self, activation):
+        self.activation = activation
+        self.batches, self.batch_order = [], []
+
+    def before_validate(self):
+        loader = getattr(self.dl, "dl", self.dl)  # a data-parallel run wraps the whole split's loader
+        self.batches, self.batch_order = [], list(loader.get_idxs())  # split positions, longest first
+
+    def after_batch(self):
+        if not self.training:
+            self.batches.append(self.activation(self.pred.detach()).float().cpu())
+
+    def outputs(self) -> torch.Tensor:
+        kept = torch.cat(self.batches)
+        out = torch.empty_like(kept)
+        out[self.batch_order] = kept
+        return out
 
 
 def _clock(seconds: float) -> str:
@@ -273,7 +300,8 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
 
 def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
               out_dir: str | Path, settings: TrainSettings, task: Task) -> dict:
-    """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history and loss plot.
+    """Train one stage from `previous_checkpoint`; write its checkpoint, metrics, history, loss plot and
+    the outputs of its last validation pass (`valid_outputs.csv`: row, one column per output).
 
     Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
     """
@@ -289,6 +317,8 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
              sum(g["parameters"] for g in groups if g["trainable"]), sum(g["parameters"] for g in groups),
              stage.epochs, lr, stage.moms)
 
+    valid_outputs = ValidOutputs(task.activation)
+    learn.add_cb(valid_outputs)
     started = time.time()
     if in_distributed_launch():
         fit_distributed(learn, stage, lr)
@@ -316,6 +346,8 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     }
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
+    valid = learn.dls.valid.dataset
+    write_csv(out_dir / "valid_outputs.csv", outputs_frame(valid.rows, valid_outputs.outputs(), task.output_columns))
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)

@@ -64,9 +64,14 @@ def stage_config(wildcards):
     return stages_of(wildcards)[int(wildcards.stage) - 1]
 
 
-def last_stage(wildcards):
-    """The chain's last stage's checkpoint: what predict and export read."""
-    return f"{chain_dir(wildcards)}/stages/{len(stages_of(wildcards))}/model"
+def last_stage(wildcards, name="model"):
+    """`name` in the chain's last stage folder: its checkpoint (what predict and export read) by default."""
+    return f"{chain_dir(wildcards)}/stages/{len(stages_of(wildcards))}/{name}"
+
+
+def each_last_stage(name, chains=CHAINS):
+    """`name` in the last stage folder of every chain (of the ensemble, or of `chains`)."""
+    return [last_stage(SimpleNamespace(member=member, seed=seed, split=split), name) for member, seed, split in chains]
 
 
 # What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test)

@@ -1,13 +1,11 @@
 rule predict:
-    """A chain's last stage on the rows its fold held out and on the test rows."""
+    """A chain's last stage on the test rows. Its held-out rows were predicted by that stage's last
+    validation pass (`stages/<last>/valid_outputs.csv`), with the same weights; a refit holds none out."""
     input:
         model=last_stage,
-        tensors=rules.preprocess.output.train,
         test=rules.preprocess.output.test,
-        folds=rules.folds.output.folds,
         competition=rules.download.output.competition,
     output:
-        held_out=f"{CHAIN}/held_out_outputs.csv",
         test=f"{CHAIN}/test_outputs.csv",
         timing=f"{CHAIN}/predict.json",
     threads: INFER_THREADS
@@ -17,31 +15,21 @@ rule predict:
         batch_size=config["eval_batch_size"],
         mixed_precision=config["mixed_precision"],
         torch_threads=config["torch_threads"],
-    wildcard_constraints:
-        split=r"fold\d+",
     log:
         f"{CHAIN_LOGS}/predict.log",
     script:
         "../scripts/predict.py"
 
 
-use rule predict as predict_refit with:
-    output:
-        test=f"{CHAIN}/test_outputs.csv",
-        timing=f"{CHAIN}/predict.json",
-    wildcard_constraints:
-        split="refit",
-
-
 rule ensemble:
     """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
-        held_out=each_chain(rules.predict.output.held_out),
+        held_out=each_last_stage("valid_outputs.csv"),
         test=each_chain(rules.predict.output.test),
         timing=each_chain(rules.predict.output.timing),
         stages=each_chain(f"{CHAIN}/stages.csv"),
-        refit_test=each_chain(rules.predict_refit.output.test, REFITS),
-        refit_timing=each_chain(rules.predict_refit.output.timing, REFITS),
+        refit_test=each_chain(rules.predict.output.test, REFITS),
+        refit_timing=each_chain(rules.predict.output.timing, REFITS),
         refit_stages=each_chain(f"{CHAIN}/stages.csv", REFITS),
         train=rules.download.output.train,
         folds=rules.folds.output.folds,

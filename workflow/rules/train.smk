@@ -37,6 +37,7 @@ rule train_stage:
     output:
         model=directory(f"{CHAIN}/stages/{{stage}}/model"),
         metrics=f"{CHAIN}/stages/{{stage}}/metrics.json",
+        valid_outputs=f"{CHAIN}/stages/{{stage}}/valid_outputs.csv",
         history=report(
             f"{CHAIN}/stages/{{stage}}/history.csv",
             caption="../report/history.rst",

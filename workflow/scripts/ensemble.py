@@ -8,6 +8,12 @@ from fasthf.ensemble import Member, Predictions, evaluate_ensemble, final_row, m
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 
+
+def chain_seconds(stages_csv, timing_json) -> float:
+    """A chain's training (its held-out rows predicted by its last stage's validation) and test prediction."""
+    return pd.read_csv(stages_csv).seconds.sum() + read_json(timing_json)["test"]["seconds"]
+
+
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     metric = competition.metric_of(task)
@@ -19,8 +25,7 @@ with job_log(snakemake.log[0]):
         models[chain["member"]] = chain["model"]
         held_out[key].append(Predictions.from_frame(pd.read_csv(held_out_csv)))
         test[key].append(Predictions.from_frame(pd.read_csv(test_csv)))
-        timing = read_json(timing_json)
-        seconds[key] += pd.read_csv(stages_csv).seconds.sum() + timing["held_out"]["seconds"] + timing["test"]["seconds"]
+        seconds[key] += chain_seconds(stages_csv, timing_json)
     # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
     # the out-of-fold figure and the weights.
     refits = zip(snakemake.params.refits, snakemake.input.refit_test, snakemake.input.refit_timing,
@@ -28,7 +33,7 @@ with job_log(snakemake.log[0]):
     for chain, test_csv, timing_json, stages_csv in refits:
         key = (chain["member"], chain["seed"])
         test[key] = [Predictions.from_frame(pd.read_csv(test_csv))]
-        seconds[key] += pd.read_csv(stages_csv).seconds.sum() + read_json(timing_json)["test"]["seconds"]
+        seconds[key] += chain_seconds(stages_csv, timing_json)
     members = [Member(name, model,
                       oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
                       test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
