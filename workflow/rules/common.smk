@@ -75,7 +75,7 @@ def each_last_stage(name, chains=CHAINS):
 
 
 # What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test)
-FIRST_CHAIN_MODEL = last_stage(SimpleNamespace(**dict(zip(("member", "seed", "split"), (REFITS or CHAINS)[0]))))
+FIRST_CHAIN_MODEL = each_last_stage("model", (REFITS or CHAINS)[:1])[0]
 
 
 def checkpoint_before(wildcards):
