@@ -6,6 +6,7 @@ import pytest
 from conftest import sentiment
 from fasthf.ensemble import (EnsembleError, Member, Predictions, cross_fitted_blend, evaluate_ensemble, fit_weights,
                              mean, out_of_fold)
+from fasthf.decisions import parts_for_cross_fitting
 from fasthf.metrics import METRICS
 
 SENTIMENT = sentiment()[1]
@@ -100,6 +101,24 @@ def test_cross_fitted_accuracy_uses_weights_from_the_other_folds(task):
         rows = folds.to_numpy() == fold
         w = fit_weights([a[~rows], b[~rows]], y[~rows], SENTIMENT)
         np.testing.assert_allclose(blended[rows], w[0] * a[rows] + w[1] * b[rows])
+
+
+def test_with_one_held_out_split_the_blend_is_cross_fitted_over_sentence_disjoint_parts(task):
+    train_ids, labels, _, test_ids = task
+    one_split = pd.Series(0, index=train_ids)
+    members = [member("a", train_ids, labels, test_ids, 2.0), member("b", train_ids, labels, test_ids, 0.5)]
+    result = evaluate(members, labels, one_split)
+    y = labels.to_numpy()
+    parts = parts_for_cross_fitting(one_split.to_numpy(), train_ids // 4)
+    assert len(np.unique(parts)) == 5
+    a, b = (m.oof[1].outputs for m in members)
+    for part in range(5):  # each part's rows blended with weights fitted on the other four parts
+        rows = parts == part
+        w = fit_weights([a[~rows], b[~rows]], y[~rows], SENTIMENT)
+        np.testing.assert_allclose(result["oof"].outputs[rows], w[0] * a[rows] + w[1] * b[rows])
+    # the test rows take the weights fitted on every held-out row
+    w = fit_weights([a, b], y, SENTIMENT)
+    np.testing.assert_allclose(result["test"].outputs, w[0] * members[0].test[1].outputs + w[1] * members[1].test[1].outputs)
 
 
 def test_folds_predictions_join_and_a_phrase_held_out_twice_is_refused():

@@ -10,10 +10,11 @@ weights): fitted on out-of-fold predictions and training targets only, never on 
 An ensemble of one has weight 1: its answers are the member's own.
 
 The ensemble's own out-of-fold score is cross-fitted (with K >= 2 folds, fold k's rows are blended
-with weights fitted on the other folds), so it is not flattered by fitting and scoring on the same rows.
-Then the task's decision rule for the metric, if it has one (per-class offsets, `fasthf.decisions`), is
-fitted on the blend's out-of-fold outputs, scored cross-fitted the same way, and used on test only
-where it beats the plain blend out of fold.
+with weights fitted on the other folds; with one held-out split, over five sentence-disjoint parts of
+it), so it is not flattered by fitting and scoring on the same rows. Then the task's decision rule for
+the metric, if it has one (per-class offsets, `fasthf.decisions`), is fitted on the blend's out-of-fold
+outputs, scored cross-fitted over the same parts, and used on test only where it beats the plain blend
+out of fold.
 """
 from __future__ import annotations
 
@@ -87,12 +88,12 @@ def fit_weights(outputs: list[np.ndarray], y: np.ndarray, task: Task) -> np.ndar
     return softmax(found.x)
 
 
-def cross_fitted_blend(outputs: list[np.ndarray], y: np.ndarray, folds: np.ndarray, task: Task) -> np.ndarray:
-    """Each fold's rows blended with weights fitted on the other folds' rows (one fold: on itself)."""
-    folds = np.asarray(folds)
-    if len(np.unique(folds)) < 2:
+def cross_fitted_blend(outputs: list[np.ndarray], y: np.ndarray, parts: np.ndarray, task: Task) -> np.ndarray:
+    """Each part's rows blended with weights fitted on the other parts' rows (one part: on itself)."""
+    parts = np.asarray(parts)
+    if len(np.unique(parts)) < 2:
         return blend(outputs, fit_weights(outputs, y, task))
-    return cross_fitted(len(y), folds, lambda fit_rows: fit_weights([p[fit_rows] for p in outputs], y[fit_rows], task),
+    return cross_fitted(len(y), parts, lambda fit_rows: fit_weights([p[fit_rows] for p in outputs], y[fit_rows], task),
                         lambda weights, rows: blend([p[rows] for p in outputs], weights))
 
 
@@ -152,13 +153,13 @@ def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.Data
         else:
             rows[-1]["kind"] = "member"  # one seed: the seed is the member
     weights = fit_weights(member_oof, y, task)
-    oof_blend = cross_fitted_blend(member_oof, y, fold_of, task)
+    parts = parts_for_cross_fitting(fold_of, folds.group.loc[train_rows])
+    oof_blend = cross_fitted_blend(member_oof, y, parts, task)
     rows.append({"name": "ensemble", "kind": "ensemble", **score_row(oof_blend, y, task, metric),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
     test_blend = blend(member_test, weights)
     decision = None
-    fitted = fit_decision(oof_blend, y, parts_for_cross_fitting(fold_of, folds.group.loc[train_rows]), task,
-                          metric) if decide else None
+    fitted = fit_decision(oof_blend, y, parts, task, metric) if decide else None
     if fitted is not None:
         rule, decided = fitted
         rows.append({"name": f"ensemble + {rule.name}", "kind": "decision", **score_row(decided, y, task, metric),
