@@ -12,6 +12,9 @@ import pytest
 
 from conftest import copy_workflow
 
+# pytest-xdist: one ensemble run (a module fixture) serves every test: one worker.
+pytestmark = pytest.mark.xdist_group("ensemble-pipeline")
+
 COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo-ensemble.yaml"]
 RESULTS = Path("results/demo-ensemble")
 MEMBERS = ["minilm-gradual", "minilm-top"]
