@@ -134,7 +134,12 @@ def snakemake(workdir, *extra, env=None, check=True):
     return done.stdout + done.stderr
 
 
-def wait_for(path: Path, process, timeout_s=300, text: str = ""):
+# How long a test waits for a run to reach the point where it is killed: a guard against a hung run,
+# not a speed check (two xdist workers share the cores, so a run may take twice its time alone).
+PATIENCE_S = 1800
+
+
+def wait_for(path: Path, process, timeout_s=PATIENCE_S, text: str = ""):
     """Until `path` exists (and holds `text`), while `process` runs."""
     deadline = time.time() + timeout_s
     while not (path.exists() and text in path.read_text(errors="replace")):
@@ -158,7 +163,7 @@ def demo(tmp_path_factory):
     run = interruptible(DEMO, workdir)
     wait_for(workdir / CHAIN_LOGS / "stage_3.log", run, text="fit_one_cycle(")  # model loaded, training
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends to the whole job
-    first_output = run.communicate(timeout=120)[0]
+    first_output = run.communicate(timeout=PATIENCE_S)[0]
     assert run.returncode != 0, first_output[-2000:]
     assert not (workdir / CHAIN / "stages" / "3" / "metrics.json").exists()
     done_before = {i: (workdir / CHAIN / "stages" / str(i) / "metrics.json").stat().st_mtime_ns for i in (1, 2)}

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, copy_workflow
+from conftest import PATIENCE_S, REPO, copy_workflow
 from fasthf import kaggle
 from fasthf.competition import Competition
 from fasthf.data import DataError
@@ -243,7 +243,7 @@ def preset_runs(tmp_path_factory, tiny_model_folder):
         results = Path("results") / slug
         run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-        deadline = time.time() + 600
+        deadline = time.time() + PATIENCE_S
         while not stage_one_recorded(workdir, results):
             assert run.poll() is None and time.time() < deadline, f"{slug}: stage 1 never finished"
             time.sleep(0.2)

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import chain_paths, copy_workflow
+from conftest import PATIENCE_S, chain_paths, copy_workflow
 from tiny_models import ARCHITECTURES
 
 TWO_STAGES = """\
@@ -71,7 +71,7 @@ def test_sigkill_mid_stage_then_rerun_gives_the_same_predictions(workdir, tiny_m
     run = subprocess.Popen(chain_command(folder, "results/bert-killed"), cwd=workdir, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = killed_logs / "stage_2.log"
-    deadline = time.time() + 300
+    deadline = time.time() + PATIENCE_S
     while "epoch 1/2" not in (log.read_text() if log.exists() else ""):  # stage 2 is training
         assert run.poll() is None and time.time() < deadline, "did not reach stage 2"
         time.sleep(0.1)

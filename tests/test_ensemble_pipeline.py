@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow
+from conftest import PATIENCE_S, copy_workflow
 
 # pytest-xdist: one ensemble run (a module fixture) serves every test: one worker.
 pytestmark = pytest.mark.xdist_group("ensemble-pipeline")
@@ -45,7 +45,7 @@ def ensemble_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("ensemble"))
     run = subprocess.Popen(COMMAND, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
-    deadline = time.time() + 600
+    deadline = time.time() + PATIENCE_S
     while not finished_stages(workdir):
         assert run.poll() is None and time.time() < deadline, "no stage finished"
         time.sleep(0.2)

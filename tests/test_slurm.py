@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESULTS, copy_workflow
+from conftest import PATIENCE_S, RESULTS, copy_workflow
 
 # pytest-xdist: compares with the demo run of test_pipeline.py: one worker runs both files.
 pytestmark = pytest.mark.xdist_group("demo")
@@ -48,7 +48,7 @@ def slurm_run(tmp_path_factory):
         pytest.skip(f"SLURM: {reason}")
     workdir = copy_workflow(tmp_path_factory.mktemp("slurm"))
     done = subprocess.run(["snakemake", "--workflow-profile", "profiles/slurm", "--configfile", "config/demo.yaml",
-                           "--jobs", "2", *TEST_CLUSTER], cwd=workdir, capture_output=True, text=True, timeout=1500)
+                           "--jobs", "2", *TEST_CLUSTER], cwd=workdir, capture_output=True, text=True, timeout=2 * PATIENCE_S)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
     return workdir, done.stdout + done.stderr
 
