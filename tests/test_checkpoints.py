@@ -7,9 +7,6 @@ import pytest
 from fasthf.architectures import CheckpointError, check_vocabulary, load_checkpoint, load_pretrained
 from conftest import label_names
 
-# pytest-xdist: a module fixture serves every test: one worker.
-pytestmark = pytest.mark.xdist_group("checkpoints")
-
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, tiny_model_folder):

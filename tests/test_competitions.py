@@ -24,9 +24,6 @@ from fasthf.metrics import METRICS
 from fasthf.submission import make_submission, submission_problems
 from fasthf.tasks import Binary, Classification, MultiLabel, Regression, infer_task
 
-# pytest-xdist: the presets' runs are one module fixture: one worker runs this file.
-pytestmark = pytest.mark.xdist_group("competitions")
-
 PRESETS = REPO / "config" / "competitions"
 FIXTURES = REPO / "tests" / "fixtures"
 SLUGS = ["sentiment-analysis-on-movie-reviews", "nlp-getting-started", "spooky-author-identification",

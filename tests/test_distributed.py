@@ -18,9 +18,6 @@ from fasthf.folds import FoldData, assign_folds
 from fasthf.tensors import prepare_tensors
 from fasthf.training import Stage, TrainSettings
 
-# pytest-xdist: one 2-process run (a module fixture) serves every test: one worker.
-pytestmark = pytest.mark.xdist_group("distributed")
-
 
 @pytest.fixture(scope="module")
 def two_process_stage(tmp_path_factory, tiny_model_folder, competition_files):

@@ -38,9 +38,7 @@ def run_chain(workdir, folder, results_dir):
     return done.stdout + done.stderr
 
 
-# pytest-xdist: the BERT chain and the SIGKILL test, which compares with it, run on one worker.
-@pytest.mark.parametrize("arch", [pytest.param(arch, marks=pytest.mark.xdist_group("bert-chain")) if arch == "bert"
-                                  else arch for arch in ARCHITECTURES])
+@pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_chain_runs_end_to_end(arch, workdir, tiny_model_folder):
     folder = tiny_model_folder(arch)
     run_chain(workdir, folder, f"results/{arch}")
@@ -59,7 +57,6 @@ def test_chain_runs_end_to_end(arch, workdir, tiny_model_folder):
     assert json.loads((chain / "stages" / "1" / "metrics.json").read_text())["lr"] == suggested
 
 
-@pytest.mark.xdist_group("bert-chain")
 def test_sigkill_mid_stage_then_rerun_gives_the_same_predictions(workdir, tiny_model_folder):
     folder = tiny_model_folder("bert")
     reference = workdir / "results" / "bert"

@@ -12,9 +12,6 @@ import pytest
 
 from conftest import PATIENCE_S, copy_workflow
 
-# pytest-xdist: one ensemble run (a module fixture) serves every test: one worker.
-pytestmark = pytest.mark.xdist_group("ensemble-pipeline")
-
 COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo-ensemble.yaml"]
 RESULTS = Path("results/demo-ensemble")
 MEMBERS = ["minilm-gradual", "minilm-top"]

@@ -6,9 +6,6 @@ from conftest import read_train, sentiment
 from fasthf.data import DataError, held_out_groups
 from fasthf.folds import MONITOR_ROWS, NEVER_HELD_OUT, FoldData, assign_folds, fold_number, held_out_mask
 
-# pytest-xdist: a module fixture serves every test: one worker.
-pytestmark = pytest.mark.xdist_group("folds")
-
 
 @pytest.fixture(scope="module")
 def train(competition_files):

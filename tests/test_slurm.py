@@ -14,9 +14,6 @@ import pytest
 
 from conftest import PATIENCE_S, RESULTS, copy_workflow
 
-# pytest-xdist: compares with the demo run of test_pipeline.py: one worker runs both files.
-pytestmark = pytest.mark.xdist_group("demo")
-
 STATE = Path(os.environ.get("FASTHF_SLURM_DIR", "/tmp/fasthf-slurm"))
 
 
