@@ -135,7 +135,7 @@ def snakemake(workdir, *extra, env=None, check=True):
 
 
 # How long a test waits for a run to reach the point where it is killed: a guard against a hung run,
-# not a speed check (two xdist workers share the cores, so a run may take twice its time alone).
+# not a speed check (a busy machine may take several times as long as a quiet one).
 PATIENCE_S = 1800
 
 

@@ -62,7 +62,7 @@ SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 ReturnToService=2
-MinJobAge=600
+MinJobAge=3600
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool
 SlurmctldPidFile=$DIR/slurmctld.pid
@@ -82,7 +82,8 @@ EOF
         wait_for 10 test -s /run/munge/munged.pid || unavailable "munged wrote no pid file"
         cp /run/munge/munged.pid "$DIR/munged.started.pid"
     fi
-    slurmctld -f "$CONF" || unavailable "slurmctld did not start (see $DIR/slurmctld.log)"
+    # -c: start with no jobs, not with those an interrupted earlier run left in the state folder
+    slurmctld -c -f "$CONF" || unavailable "slurmctld did not start (see $DIR/slurmctld.log)"
     wait_for 20 test -s "$DIR/slurmctld.pid" || unavailable "slurmctld wrote no pid file (see $DIR/slurmctld.log)"
     slurmd -f "$CONF" || unavailable "slurmd did not start (see $DIR/slurmd.log)"
     wait_for 20 test -s "$DIR/slurmd.pid" || unavailable "slurmd wrote no pid file (see $DIR/slurmd.log)"
