@@ -30,9 +30,17 @@ def test_the_default_is_the_measured_recipe_still_gradual():
 
 
 @pytest.mark.parametrize("preset", ["config/demo.yaml", "config/demo-ensemble.yaml", "config/cpu.yaml",
+                                    "config/cpu-fp32.yaml",
                                     "config/multi-gpu.yaml", "config/gpu.yaml", "config/tutorial.yaml"])
 def test_every_preset_is_valid_on_top_of_the_defaults(preset):
     validate({**load("config.yaml"), **load(preset)}, SCHEMA)
+
+
+def test_the_fp32_cpu_preset_is_the_cpu_preset_less_its_head_member():
+    cpu, fp32 = load("config/cpu.yaml"), load("config/cpu-fp32.yaml")
+    assert fp32["members"] == [m for m in cpu["members"] if m["name"] != "head-all-3e-4"]
+    assert {k: v for k, v in fp32.items() if k not in ("members", "results_dir")} == \
+        {k: v for k, v in cpu.items() if k not in ("members", "results_dir")}
 
 
 def test_members_default_to_the_single_model_and_must_be_told_apart():
