@@ -66,3 +66,26 @@ def test_jobs_without_network_switch_the_hub_off():
     assert hub.HF_HUB_OFFLINE == before
     with job_log(None, network=True):
         assert hub.HF_HUB_OFFLINE == before
+
+
+# Jobs that read and write tables only: each is a fresh Python process, and torch, transformers and
+# fastai cost seconds of CPU to import, paid again by every such job of every run.
+TABLE_JOBS = ["download", "folds", "stages_table", "ensemble", "phrase_memory", "submission", "summary"]
+
+
+def test_jobs_that_only_handle_tables_do_not_import_torch():
+    imports_of_script = """
+import ast, sys
+for node in ast.walk(ast.parse(open(sys.argv[1]).read())):
+    if isinstance(node, ast.ImportFrom) and node.module:
+        __import__(node.module)
+    elif isinstance(node, ast.Import):
+        for alias in node.names:
+            __import__(alias.name)
+print(sorted({"torch", "transformers", "fastai"} & set(sys.modules)))
+"""
+    for job in TABLE_JOBS:
+        done = subprocess.run(["python", "-c", imports_of_script, f"workflow/scripts/{job}.py"], cwd=REPO,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == "[]", f"{job} imports {done.stdout.strip()}"

@@ -10,11 +10,15 @@ prediction for every row. With `folds: 1` one seeded fraction of the groups (or 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .data import DataError, held_out_groups
-from .tensors import TokenizedSplit
+
+if TYPE_CHECKING:  # torch only where tensors are read: the folds job starts seconds sooner
+    from .tensors import TokenizedSplit
 
 NEVER_HELD_OUT = -1
 
@@ -96,6 +100,8 @@ class FoldData:
         return texts.subset(np.flatnonzero(held_out))
 
     def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
+        from .tensors import TokenizedSplit
+
         texts = TokenizedSplit.load(self.tensors)
         return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 

@@ -13,12 +13,16 @@ are found there unless the description names them. Adding a kind means adding on
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import torch
 
 from .data import line_of
 from .metrics import METRICS, Metric
+
+if TYPE_CHECKING:  # torch and fastai only where a model trains: jobs that read tables start seconds sooner
+    import torch
 
 
 class TargetError(ValueError):
