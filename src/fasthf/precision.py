@@ -1,9 +1,10 @@
 """Mixed precision on whatever the machine has: bf16 autocast on CPUs and GPUs that run it natively.
 
 fastai 2.8's `MixedPrecision` autocasts on CUDA only, yet a CPU with `avx512_bf16` or AMX multiplies
-bf16 matrices about twice as fast as fp32. `Autocast` is the small callback beside it that autocasts
-on any device; weights, optimizer state and checkpoints stay fp32 (autocast casts only the inputs of
-matrix products), so nothing saved depends on the precision used.
+bf16 matrices about twice as fast as fp32. Training's `Autocast` callback (fasthf.training) autocasts
+as a `Precision` says on any device; weights, optimizer state and checkpoints stay fp32 (autocast casts
+only the inputs of matrix products), so nothing saved depends on the precision used. No fastai here:
+prediction imports this module and starts seconds sooner without it.
 """
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ import logging
 from dataclasses import dataclass
 
 import torch
-from fastai.callback.core import Callback
-from fastai.torch_core import to_float
 
 log = logging.getLogger(__name__)
 
@@ -90,34 +89,3 @@ def choose_precision(setting: str, device, job: str) -> Precision:
     overridden = setting not in ("auto", precision.name)
     (log.warning if overridden else log.info)("%s precision: %s", job, precision)
     return precision
-
-
-class Autocast(Callback):
-    """Autocast each forward pass and loss as `precision` says, on any device.
-
-    Like fastai's `MixedPrecision` without the gradient scaler, which bf16 does not need (its range is
-    fp32's). Predictions are turned back to fp32 before the loss.
-    """
-    order = 10
-
-    def __init__(self, precision: Precision):
-        self.precision = precision
-        self.context = None
-
-    def before_batch(self):
-        self.context = self.precision.autocast()
-        self.context.__enter__()
-
-    def after_pred(self):
-        self.learn.pred = to_float(self.pred)
-
-    def after_loss(self):
-        self._leave()
-
-    def after_batch(self):  # also after a cancelled batch, which skips after_loss
-        self._leave()
-
-    def _leave(self):
-        if self.context is not None:
-            self.context.__exit__(None, None, None)
-            self.context = None

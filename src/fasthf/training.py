@@ -20,7 +20,7 @@ from fastai.callback.progress import ProgressCallback
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
-from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
+from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed, to_float
 
 from .architectures import SequenceClassifier, count_parameters, layer_groups, load_checkpoint
 from .config import check_freeze_to
@@ -29,7 +29,7 @@ from .loaders import TokenBatchDL
 from .folds import FoldData
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
-from .precision import Autocast, choose_precision
+from .precision import Precision, choose_precision
 from .prediction import outputs_frame
 from .tasks import Task
 
@@ -132,6 +132,37 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
         learn.add_cb(Autocast(precision))
     learn.precision = precision
     return learn
+
+
+class Autocast(Callback):
+    """Autocast each forward pass and loss as `precision` (fasthf.precision) says, on any device.
+
+    Like fastai's `MixedPrecision` without the gradient scaler, which bf16 does not need (its range is
+    fp32's). Predictions are turned back to fp32 before the loss.
+    """
+    order = 10
+
+    def __init__(self, precision: Precision):
+        self.precision = precision
+        self.context = None
+
+    def before_batch(self):
+        self.context = self.precision.autocast()
+        self.context.__enter__()
+
+    def after_pred(self):
+        self.learn.pred = to_float(self.pred)
+
+    def after_loss(self):
+        self._leave()
+
+    def after_batch(self):  # also after a cancelled batch, which skips after_loss
+        self._leave()
+
+    def _leave(self):
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+            self.context = None
 
 
 class ValidOutputs(Callback):
