@@ -139,3 +139,11 @@ def test_long_texts_are_truncated_and_counted(minilm):
     assert n_truncated == 1
     assert split.lengths.tolist() == [16, 3]
     assert split[0][-1].item() == tokenizer.sep_token_id  # truncation keeps the closing special token
+
+
+def test_max_length_is_capped_at_the_models_own(minilm, caplog):
+    _, tokenizer = minilm
+    assert tokenizer.model_max_length == 512
+    split, n_truncated = tokenize_split(["word " * 600, "short"], tokenizer, max_length=1024)
+    assert n_truncated == 1 and split.lengths.tolist() == [512, 3]  # not 602: past the position embeddings
+    assert "max_length=1024 is longer than this model takes (512 tokens): using 512" in caplog.text

@@ -127,12 +127,24 @@ class TokenizedSplit:
                    tensors.get("labels"), tensors.get("token_type_ids"))
 
 
+def usable_max_length(tokenizer, max_length: int) -> int:
+    """`max_length`, or the longest sequence the model takes where that is shorter (as run_glue.py caps
+    max_seq_length at `tokenizer.model_max_length`): longer ones would index past its position embeddings."""
+    if max_length > tokenizer.model_max_length:
+        log.warning("max_length=%d is longer than this model takes (%d tokens): using %d",
+                    max_length, tokenizer.model_max_length, tokenizer.model_max_length)
+        return int(tokenizer.model_max_length)
+    return max_length
+
+
 def tokenize(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None) -> dict:
     """Tokenize all texts (and their pairs) in one batched call of the fast tokenizer, with its own
     special tokens and separators.
 
-    Texts longer than `max_length` tokens are truncated (the longer of a pair first), and said so in the log.
+    Texts longer than `max_length` tokens (at most the model's) are truncated (the longer of a pair
+    first), and said so in the log.
     """
+    max_length = usable_max_length(tokenizer, max_length)
     want_types = "token_type_ids" in tokenizer.model_input_names
     pairs = None if pairs is None else list(pairs)
     encoded = tokenizer(list(texts), pairs, truncation=False, return_attention_mask=False,
@@ -179,6 +191,7 @@ def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, ou
     """Tokenize the competition files once per tokenizer: every training row with its encoded targets
     (the folds pick their rows later, see fasthf.folds) and the test rows; write the tensors and a summary."""
     out_dir = Path(out_dir)
+    max_length = usable_max_length(tokenizer, max_length)
     summary = {"tokenizer": type(tokenizer).__name__, "padding_side": tokenizer.padding_side,
                "max_length": max_length, "text": list(competition.text), "text_pair": competition.text_pair,
                "splits": {}}
