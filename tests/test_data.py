@@ -147,3 +147,16 @@ def test_max_length_is_capped_at_the_models_own(minilm, caplog):
     split, n_truncated = tokenize_split(["word " * 600, "short"], tokenizer, max_length=1024)
     assert n_truncated == 1 and split.lengths.tolist() == [512, 3]  # not 602: past the position embeddings
     assert "max_length=1024 is longer than this model takes (512 tokens): using 512" in caplog.text
+
+
+def test_csv_rows_are_named_by_the_line_they_start_on(tmp_path):
+    from fasthf.data import line_of, read_csv_table
+
+    path = tmp_path / "train.csv"
+    path.write_text('id,text,label\n1,"two\nlines",0\n\n   \n2,plain,1\n3,"x",oops\n')
+    frame = read_csv_table(path, ["id", "text", "label"])
+    assert frame.text.tolist() == ["two\nlines", "plain", "x"]
+    assert [line_of(frame, row) for row in range(len(frame))] == [2, 6, 7]  # not the record's place (2, 3, 4)
+    path.write_text('id,text,label\n1,"two\nlines",0\nid,text,label\n')
+    with pytest.raises(DataError, match="line 4 repeats the header line"):
+        read_csv_table(path, ["id", "text", "label"])

@@ -6,6 +6,8 @@ that may hold commas and line breaks (`read_csv_table`).
 """
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -82,8 +84,6 @@ def read_csv_table(path: str | Path, columns: list[str], optional=(), keep_all: 
     if not text.strip():
         raise DataError(f"{path}: the file is empty; expected the header {','.join(columns)!r} and rows: "
                         f"download the competition files again")
-    import io
-
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
                             skip_blank_lines=True)
@@ -99,16 +99,31 @@ def read_csv_table(path: str | Path, columns: list[str], optional=(), keep_all: 
                         f"{list(frame.columns)}, expected {columns}{hint}")
     if frame.empty:
         raise DataError(f"{path}: has a header but no rows; download the competition files again")
+    line_numbers = _record_lines(text)[1:]
+    if len(line_numbers) != len(frame):  # should not happen; then rows are named by their place instead
+        line_numbers = range(2, len(frame) + 2)
     repeated = (frame[columns[0]] == columns[0]) & (frame[columns].eq(columns).all(axis=1))
     if repeated.any():
-        raise DataError(f"{path}: row {int(np.flatnonzero(repeated.to_numpy())[0]) + 2} repeats the header line "
-                        f"(two files joined into one?); remove it")
+        raise DataError(f"{path}: line {line_numbers[int(np.flatnonzero(repeated.to_numpy())[0])]} repeats the "
+                        f"header line (two files joined into one?); remove it")
     header = list(frame.columns)
     if not keep_all:
         frame = frame[[*columns, *(c for c in optional if c in frame.columns and c not in columns)]]
     frame = frame.reset_index(drop=True).copy()
-    frame.attrs["header"] = header
+    frame.attrs.update(line_numbers=list(line_numbers), header=header)
     return frame
+
+
+def _record_lines(text: str) -> list[int]:
+    """The line each CSV record starts on (the header's is 1): a quoted field may span lines. Blank and
+    whitespace-only lines are skipped, as pandas skips them."""
+    reader = csv.reader(io.StringIO(text))
+    starts, lines_read = [], 0
+    for record in reader:
+        if record and not (len(record) == 1 and not record[0].strip()):
+            starts.append(lines_read + 1)
+        lines_read = reader.line_num
+    return starts
 
 
 def _roles(missing: list[str], roles: dict | None) -> str:
