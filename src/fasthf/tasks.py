@@ -21,7 +21,7 @@ import pandas as pd
 from .data import line_of
 from .metrics import METRICS, Metric
 
-if TYPE_CHECKING:  # torch and fastai only where a model trains: jobs that read tables start seconds sooner
+if TYPE_CHECKING:  # torch only where a model runs (losses import fastai lazily): table jobs start seconds sooner
     import torch
 
 
