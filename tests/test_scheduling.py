@@ -2,6 +2,7 @@
 steps, every other job offline, no secret in params."""
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -74,12 +75,12 @@ def test_jobs_without_network_switch_the_hub_off():
 # paid again by every job of every run: a job imports only what it uses. Prediction needs no fastai.
 HEAVY_LIBRARIES = {"torch", "transformers", "fastai"}
 NOT_IMPORTED = {**{job: HEAVY_LIBRARIES for job in ("download", "folds", "stages_table", "ensemble",
-                                                    "phrase_memory", "submission", "summary")},
+                                                    "phrase_memory", "submission", "summary", "export")},
                 "predict": {"fastai"}}
 
 
 @pytest.mark.parametrize("job", NOT_IMPORTED)
-def test_jobs_import_no_library_they_do_not_use(job):
+def test_jobs_import_no_library_they_do_not_use(job, tmp_path):
     imports_of_script = """
 import ast, sys
 for node in ast.walk(ast.parse(open(sys.argv[1]).read())):
@@ -88,10 +89,71 @@ for node in ast.walk(ast.parse(open(sys.argv[1]).read())):
     elif isinstance(node, ast.Import):
         for alias in node.names:
             __import__(alias.name)
+from fasthf.logs import job_log
+with job_log(sys.argv[2]):  # what every job runs in
+    pass
 print(" ".join(sorted(module.split(".")[0] for module in sys.modules)))
 """
-    done = subprocess.run(["python", "-c", imports_of_script, f"workflow/scripts/{job}.py"], cwd=REPO,
+    done = subprocess.run(["python", "-c", imports_of_script, f"workflow/scripts/{job}.py", str(tmp_path / "job.log")], cwd=REPO,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     imported = set(done.stdout.split()) & NOT_IMPORTED[job]
     assert not imported, f"{job} imports {sorted(imported)}"
+
+
+def test_the_pretrained_job_needs_no_fastai_and_the_bundle_is_copied_without_model_code(tiny_model_folder, tmp_path):
+    """What the two jobs call, each in a fresh process as Snakemake runs it: the pretrained model is saved
+    without importing fastai, the bundle is the checkpoint's files copied, importing neither torch nor
+    transformers."""
+    fetch = (f"import sys; from fasthf.architectures import fetch_pretrained; from fasthf.logs import job_log\n"
+             f"with job_log({str(tmp_path / 'pretrained.log')!r}, network=True):\n"
+             f"    fetch_pretrained({str(tiny_model_folder('bert'))!r}, ['no', 'yes'], {str(tmp_path / 'pretrained')!r}, 0)\n"
+             f"print(' '.join({{m.split('.')[0] for m in sys.modules}}))")
+    export = (f"import sys; from fasthf.bundle import export_bundle; "
+              f"export_bundle({str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'bundle')!r}, {{'max_length': 64}}); "
+              f"print(' '.join({{m.split('.')[0] for m in sys.modules}}))")
+    imported = {}
+    for job, code in (("pretrained", fetch), ("export", export)):
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        imported[job] = set(done.stdout.splitlines()[-1].split())
+    assert "fastai" not in imported["pretrained"] and "transformers" in imported["pretrained"]
+    assert "it/s]" not in (tmp_path / "pretrained.log").read_text()  # no progress bars in a job's log
+    assert not imported["export"] & HEAVY_LIBRARIES, imported["export"] & HEAVY_LIBRARIES
+    pretrained = {p.name: p.read_bytes() for p in (tmp_path / "pretrained").iterdir()}
+    bundle = {p.name: p.read_bytes() for p in (tmp_path / "bundle").iterdir()}
+    assert bundle.pop("fasthf.json") and bundle == pretrained  # weights, config and tokenizer byte for byte
+
+
+# The ensemble job's work for every kind of task (blend, decision rule, diagnostics, plots), in a fresh
+# process: the functions it calls import only what tables need, however deep the call.
+ENSEMBLE_OF_EACH_TASK = """
+import sys
+import numpy as np, pandas as pd
+from fasthf.ensemble import Member, Predictions, evaluate_ensemble, plot_scores
+from fasthf.tasks import Binary, Classification, MultiLabel, Regression
+rng = np.random.default_rng(0)
+n, rows = 160, np.arange(160)
+folds = pd.DataFrame({"fold": rows % 2, "group": rows // 4})
+def softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+for task, y, outputs in [
+        (Classification(["y"], [0, 1, 2]), rng.integers(0, 3, n), lambda y: softmax(np.eye(3)[y] + rng.normal(0, 1, (n, 3)))),
+        (Binary(["y"], [0, 1]), rng.integers(0, 2, n), lambda y: softmax(np.eye(2)[y] + rng.normal(0, 1, (n, 2)))),
+        (MultiLabel(["a", "b"]), rng.integers(0, 2, (n, 2)).astype(float), lambda y: np.clip(y * 0.5 + rng.random((n, 2)) * 0.5, 0, 1)),
+        (Regression(["v"]), rng.normal(size=(n, 1)), lambda y: y + rng.normal(0, 0.5, y.shape))]:
+    members = [Member(name, "pkg:x", {1: Predictions(rows, outputs(y))}, {1: Predictions(rows, outputs(y))}, {1: 1.0})
+               for name in ("a", "b")]
+    result = evaluate_ensemble(members, y, folds, task, task.metric(None))
+    task.plot_diagnostics(y, outputs(y), task.kind)
+    plot_scores(result["table"], task.metric(None))
+print(" ".join({m.split(".")[0] for m in sys.modules}))
+"""
+
+
+def test_the_ensemble_job_imports_no_model_library_for_any_task():
+    done = subprocess.run([sys.executable, "-c", ENSEMBLE_OF_EACH_TASK], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    imported = set(done.stdout.splitlines()[-1].split())
+    assert "matplotlib" in imported and not imported & HEAVY_LIBRARIES, imported & HEAVY_LIBRARIES

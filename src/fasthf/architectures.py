@@ -87,7 +87,7 @@ def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, see
 
     This is the one step that may reach the Hugging Face hub; every later step reads the folder.
     """
-    from fastai.torch_core import set_seed
+    from transformers import set_seed  # not fastai's, the same seeding: this job needs no fastai
 
     from .io import atomic_dir
 

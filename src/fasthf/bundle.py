@@ -11,12 +11,15 @@
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .io import atomic_dir, read_json, write_json
+
+if TYPE_CHECKING:  # the export job copies files and needs neither torch nor transformers
+    import torch
 
 BUNDLE_INFO = "fasthf.json"
 
@@ -30,17 +33,25 @@ class Prediction:
     probs: list[float]
 
 
+def is_model_file(name: str) -> bool:
+    """What `save_pretrained` writes for a model (its config and weights); the rest of the pretrained
+    folder is the tokenizer's."""
+    return name in ("config.json", "generation_config.json") or ".safetensors" in name or name.startswith("pytorch_model")
+
+
 def export_bundle(checkpoint: str | Path, tokenizer_dir: str | Path, out_dir: str | Path, info: dict) -> None:
-    """Copy the last checkpoint (safetensors) and the tokenizer into one self-contained folder."""
-    from transformers import AutoTokenizer
-
-    from .architectures import load_checkpoint
-
-    model = load_checkpoint(checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    """Copy the last checkpoint (config and safetensors weights) and the tokenizer's files into one
+    self-contained folder. Copied as files, not loaded and saved again: the weights stay byte for byte
+    those that `predict` loaded and checked, and the job imports no model code (seconds a run)."""
+    checkpoint, tokenizer_dir = Path(checkpoint), Path(tokenizer_dir)
+    if not (checkpoint / "config.json").is_file() or not any(checkpoint.glob("*.safetensors")):
+        raise FileNotFoundError(f"{checkpoint}: no config.json and safetensors weights to bundle; "
+                                f"delete the folder and rerun the stage that wrote it")
     with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
+        for source, keep in ((tokenizer_dir, lambda name: not is_model_file(name)), (checkpoint, is_model_file)):
+            for path in sorted(source.iterdir()):
+                if path.is_file() and keep(path.name):
+                    shutil.copy2(path, tmp / path.name)
         write_json(tmp / BUNDLE_INFO, info)
 
 

@@ -1,10 +1,13 @@
 """Looking at the model and the data: confusion matrix, per-class accuracy, a decoded batch."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from .tensors import TokenizedSplit
+if TYPE_CHECKING:  # the ensemble's diagnostics use this module and need no torch
+    from .tensors import TokenizedSplit
 
 
 def confusion_matrix(labels, predictions, n_classes: int) -> np.ndarray:

@@ -27,10 +27,20 @@ class _Tee:
 
 
 def quiet_progress_bars() -> None:
-    """Hugging Face's per-file and per-shard progress bars are noise in a log file."""
-    from transformers.utils import logging as hf_logging
+    """Hugging Face's per-file and per-shard progress bars are noise in a log file.
 
-    hf_logging.disable_progress_bar()
+    Through the environment, read when the libraries are imported, so that a job that never loads a
+    model does not import transformers for this (a second of every job); libraries already imported
+    are told directly."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers.utils.logging" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

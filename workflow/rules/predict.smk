@@ -90,13 +90,13 @@ rule export:
     input:
         model=FIRST_CHAIN_MODEL,
         pretrained=f"{RESULTS}/{CHAINS[0][0]}/pretrained",
+        tensors=f"{RESULTS}/{CHAINS[0][0]}/tensors/summary.json",  # the max_length the model was trained with
         competition=rules.download.output.competition,
     output:
         directory(f"{RESULTS}/bundle"),
     params:
         info={
             "model": MEMBERS[CHAINS[0][0]]["model"],
-            "max_length": config["max_length"],
             "stages": len(MEMBERS[CHAINS[0][0]]["stages"]),
         },
     log:

@@ -1,10 +1,12 @@
 """Snakemake entry point: the inference bundle (weights in safetensors, tokenizer, the task and its labels)."""
 from fasthf.bundle import export_bundle
 from fasthf.competition import Competition
+from fasthf.io import read_json
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
-    info = {**snakemake.params.info, "competition": competition.slug, "task": task.describe()}
+    info = {**snakemake.params.info, "max_length": read_json(snakemake.input.tensors)["max_length"],
+            "competition": competition.slug, "task": task.describe()}
     export_bundle(snakemake.input.model, snakemake.input.pretrained, snakemake.output[0], info)
     print(f"bundle written to {snakemake.output[0]}; try: fasthf predict --bundle {snakemake.output[0]} \"a fine movie\"")
