@@ -22,12 +22,20 @@ validate(config, "workflow/schemas/config.schema.yaml")
 report: "workflow/report/workflow.rst"
 
 
-# The steps that reach the internet (Kaggle, the Hugging Face hub) run where Snakemake runs, never on a
-# cluster's compute nodes; every job after `pretrained` reads local files only.
+# Run where Snakemake runs, never as cluster jobs: the steps that reach the internet (Kaggle, the Hugging
+# Face hub; compute nodes often have none; every job after `pretrained` reads local files only), and
+# the ones that join small tables or copy files, which take seconds where a queue wait takes minutes.
+# The ensemble, which fits weights and offsets over every member's outputs, stays a cluster job.
 localrules:
     download,
     pretrained,
     submit,
+    folds,
+    stages_table,
+    phrase_memory,
+    submission,
+    summary,
+    export,
 
 
 include: "workflow/rules/common.smk"

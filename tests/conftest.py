@@ -126,6 +126,16 @@ stages:
   - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}
 """
 
+# Every job on one core, two at a time on two cores: a tiny model's job is mostly Python starting up,
+# one core's work, so two chains side by side take little more than one (and torch's threads never
+# outnumber the cores).
+ONE_CORE_JOBS = """\
+torch_threads: 1
+resources:
+  train: {threads: 1, mem_mb: 2000, runtime: 30, gpu: 0}
+  infer: {threads: 1, mem_mb: 2000, runtime: 30, gpu: 0}
+"""
+
 
 def chain_paths(results: Path, model: str, seed: int = 42, fold: int = 0) -> tuple[Path, Path, Path]:
     """(member folder, chain folder, chain logs) of `model` in `results`."""

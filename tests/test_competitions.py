@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PATIENCE_S, REPO, copy_workflow
+from conftest import ONE_CORE_JOBS, PATIENCE_S, REPO, copy_workflow
 from fasthf import kaggle
 from fasthf.competition import Competition
 from fasthf.data import DataError
@@ -224,34 +224,41 @@ def stage_one_recorded(workdir: Path, results: Path) -> bool:
     return any((workdir / results / "logs").glob("*/seed*/fold*/stage_2.log"))
 
 
+def run_preset_killed_and_resumed(workdir: Path, slug: str, model: Path) -> tuple:
+    """`slug`'s preset on its fixture, killed (SIGKILL) once stage 1 is recorded, then run again to the end."""
+    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
+    command = ["snakemake", "--cores", "1", "--configfile", f"config/competitions/{slug}.yaml", "config/one-core-jobs.yaml",
+               "--config", f"archive={FIXTURE[slug]}", f"model={model}", "max_length=128"]  # the tiny model has 128 positions
+    results = Path("results") / slug
+    run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.time() + PATIENCE_S
+    while not stage_one_recorded(workdir, results):
+        assert run.poll() is None and time.time() < deadline, f"{slug}: stage 1 never finished"
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    stage_one = next((workdir / results).glob("*/seed*/fold0/stages/1/metrics.json"))
+    mtime = stage_one.stat().st_mtime_ns
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return workdir, workdir / results, stage_one, mtime, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def preset_runs(tmp_path_factory, tiny_model_folder):
-    """Each preset on its fixture: killed (SIGKILL) once stage 1 is recorded, then run again to the end.
+    """Each preset on its fixture, killed once and resumed; two presets at a time, a core each.
 
     The model is a tiny random BERT (`--config model=`, as a user picks another model): the chain, its
     files and forms are under test here, and MiniLM would take CI about two minutes a preset (the README
     gives each preset's time with its own model)."""
-    runs = {}
-    for slug in SLUGS:
-        workdir = copy_workflow(tmp_path_factory.mktemp(slug))
-        command = ["snakemake", "--cores", "2", "--configfile", f"config/competitions/{slug}.yaml",
-                   "--config", f"archive={FIXTURE[slug]}", f"model={tiny_model_folder('bert')}",
-                   "max_length=128"]  # the tiny model has 128 positions
-        results = Path("results") / slug
-        run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-        deadline = time.time() + PATIENCE_S
-        while not stage_one_recorded(workdir, results):
-            assert run.poll() is None and time.time() < deadline, f"{slug}: stage 1 never finished"
-            time.sleep(0.2)
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait()
-        stage_one = next((workdir / results).glob("*/seed*/fold0/stages/1/metrics.json"))
-        mtime = stage_one.stat().st_mtime_ns
-        done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-        runs[slug] = (workdir, workdir / results, stage_one, mtime, done.stdout + done.stderr)
-    return runs
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = tiny_model_folder("bert")
+    workdirs = {slug: copy_workflow(tmp_path_factory.mktemp(slug)) for slug in SLUGS}
+    with ThreadPoolExecutor(2) as pool:
+        runs = pool.map(lambda slug: run_preset_killed_and_resumed(workdirs[slug], slug, model), SLUGS)
+        return dict(zip(SLUGS, runs))
 
 
 @pytest.mark.parametrize("slug", SLUGS)

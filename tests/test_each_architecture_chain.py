@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PATIENCE_S, TWO_STAGES, chain_paths, copy_workflow
+from conftest import ONE_CORE_JOBS, PATIENCE_S, TWO_STAGES, chain_paths, copy_workflow
 from tiny_models import ARCHITECTURES
 
 EVERY_ARCHITECTURE = "results/architectures"
@@ -22,12 +22,12 @@ EVERY_ARCHITECTURE = "results/architectures"
 def workdir(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("chains"))
     (workdir / "config" / "two-stages.yaml").write_text(TWO_STAGES)
+    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
     return workdir
 
 
 def run_snakemake(workdir, *config):
-    # Two cores: the independent jobs (one member's tokenizing beside another's model) overlap.
-    done = subprocess.run(["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", *config],
+    done = subprocess.run(["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "config/one-core-jobs.yaml", *config],
                           cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-5000:]
     return done.stdout + done.stderr
@@ -70,7 +70,7 @@ def test_every_architecture_blends_into_one_submission(workdir, every_architectu
 
 
 def single_chain_command(folder, results_dir):
-    return ["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "config/two-stages.yaml",
+    return ["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "config/one-core-jobs.yaml", "config/two-stages.yaml",
             "--config", f"model={folder}", f"results_dir={results_dir}"]
 
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, copy_workflow
 
 NETWORK_RULES = {"download", "pretrained", "submit"}
+LIGHT_RULES = {"folds", "stages_table", "phrase_memory", "submission", "summary", "export"}  # tables, a copy
 HEAVY = {"train_stage": "train", "lr_find": "train", "predict": "infer"}
 
 
@@ -44,10 +45,12 @@ def test_a_profile_or_the_command_line_overrides_them(tmp_path):
     assert "threads: 4" in blocks["train_stage"]
 
 
-def test_only_the_internet_steps_are_local_rules():
+def test_local_rules_are_the_internet_steps_and_the_light_ones():
     # A dry run does not mark local rules; tests/test_slurm.py shows they never become SLURM jobs.
     declared = re.search(r"^localrules:\n((?:    \w+,?\n)+)", (REPO / "Snakefile").read_text(), re.M)
-    assert set(re.findall(r"\w+", declared.group(1))) == NETWORK_RULES
+    assert set(re.findall(r"\w+", declared.group(1))) == NETWORK_RULES | LIGHT_RULES
+    assert all(NOT_IMPORTED.get(rule) == HEAVY_LIBRARIES for rule in LIGHT_RULES)  # held below
+    assert not LIGHT_RULES & set(HEAVY)
     scripts = {path.stem: path.read_text() for path in (REPO / "workflow" / "scripts").glob("*.py")}
     online = {name for name, text in scripts.items() if "network=True" in text}
     assert online == NETWORK_RULES  # every other job runs with the hub switched off

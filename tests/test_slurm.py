@@ -44,20 +44,23 @@ LOCAL_RESULTS = "results/local"
 
 @pytest.fixture(scope="module")
 def slurm_run(tmp_path_factory, tiny_model_folder):
-    """The chain through SLURM (results/demo), then the same chain run locally (results/local)."""
+    """The chain through SLURM (results/demo); meanwhile the same chain run locally in a folder of its own
+    (the SLURM run mostly waits on the queue). (SLURM's workdir, its output, the local run's results)."""
     reason = slurm_unavailable()
     if reason:
         pytest.skip(f"SLURM: {reason}")
-    workdir = copy_workflow(tmp_path_factory.mktemp("slurm"))
-    (workdir / "config" / "two-stages.yaml").write_text(TWO_STAGES)
+    workdir, localdir = (copy_workflow(tmp_path_factory.mktemp(name)) for name in ("slurm", "local"))
+    for folder in (workdir, localdir):
+        (folder / "config" / "two-stages.yaml").write_text(TWO_STAGES)
     chain = ["--configfile", "config/demo.yaml", "config/two-stages.yaml", "--config", f"model={tiny_model_folder('bert')}"]
+    local = subprocess.Popen(["snakemake", "--cores", "2", *chain, f"results_dir={LOCAL_RESULTS}"], cwd=localdir,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     done = subprocess.run(["snakemake", "--workflow-profile", "profiles/slurm", "--jobs", "2", *TEST_CLUSTER, *chain],
                           cwd=workdir, capture_output=True, text=True, timeout=2 * PATIENCE_S)
+    local_errors = local.communicate(timeout=2 * PATIENCE_S)[1]
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
-    local = subprocess.run(["snakemake", "--cores", "2", *chain, f"results_dir={LOCAL_RESULTS}"], cwd=workdir,
-                           capture_output=True, text=True, timeout=2 * PATIENCE_S)
-    assert local.returncode == 0, local.stderr[-6000:]
-    return workdir, done.stdout + done.stderr
+    assert local.returncode == 0, local_errors[-6000:]
+    return workdir, done.stdout + done.stderr, localdir / LOCAL_RESULTS
 
 
 def slurm_job_ids(workdir: Path, rule: str) -> dict[str, str]:
@@ -67,7 +70,7 @@ def slurm_job_ids(workdir: Path, rule: str) -> dict[str, str]:
 
 
 def test_each_training_stage_ran_as_its_own_slurm_job(slurm_run):
-    workdir, _ = slurm_run
+    workdir, _, _ = slurm_run
     stages = slurm_job_ids(workdir, "train_stage")
     assert len(stages) == 2 and len(set(stages.values())) == 2, stages
     for wildcards, job_id in stages.items():
@@ -76,15 +79,16 @@ def test_each_training_stage_ran_as_its_own_slurm_job(slurm_run):
         assert f"Comment=rule_train_stage_wildcards_{wildcards}" in record, record  # which stage it ran
 
 
-def test_internet_steps_ran_on_the_submitting_machine(slurm_run):
-    workdir, _ = slurm_run
-    for rule in ("download", "pretrained"):
+def test_internet_steps_and_light_jobs_ran_on_the_submitting_machine(slurm_run):
+    workdir, _, _ = slurm_run
+    for rule in ("download", "pretrained", "folds", "stages_table", "phrase_memory", "submission", "summary", "export"):
         assert not slurm_job_ids(workdir, rule), f"{rule} is a localrule and must not become a SLURM job"
+        assert rule == "download" or any((workdir / RESULTS).rglob(f"{rule}.log")), f"{rule} did not run"
     for rule in ("preprocess", "predict", "ensemble"):
         assert slurm_job_ids(workdir, rule), f"{rule} should have been a SLURM job"
 
 
 def test_the_slurm_submission_equals_the_local_one(slurm_run):
-    workdir, _ = slurm_run
+    workdir, _, local = slurm_run
     slurm = (workdir / RESULTS / "submission.csv").read_bytes()
-    assert slurm == (workdir / LOCAL_RESULTS / "submission.csv").read_bytes()
+    assert slurm == (local / "submission.csv").read_bytes()
