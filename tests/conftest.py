@@ -126,6 +126,10 @@ stages:
   - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}
 """
 
+# Rules that run where Snakemake runs (the Snakefile's localrules): the internet steps and the light jobs.
+NETWORK_RULES = {"download", "pretrained", "submit"}
+LIGHT_RULES = {"folds", "stages_table", "phrase_memory", "submission", "summary", "export"}  # tables, a copy
+
 # Every job on one core, two at a time on two cores: a tiny model's job is mostly Python starting up,
 # one core's work, so two chains side by side take little more than one (and torch's threads never
 # outnumber the cores).

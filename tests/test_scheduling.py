@@ -6,10 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, copy_workflow
-
-NETWORK_RULES = {"download", "pretrained", "submit"}
-LIGHT_RULES = {"folds", "stages_table", "phrase_memory", "submission", "summary", "export"}  # tables, a copy
+from conftest import LIGHT_RULES, NETWORK_RULES, REPO, copy_workflow
 HEAVY = {"train_stage": "train", "lr_find": "train", "predict": "infer"}
 
 
@@ -82,6 +79,14 @@ NOT_IMPORTED = {**{job: HEAVY_LIBRARIES for job in ("download", "folds", "stages
                 "predict": {"fastai"}}
 
 
+def imported_by(code: str, *args: str, cwd=None) -> set[str]:
+    """The top-level packages a fresh Python process has imported once `code` (run with `args`) is done."""
+    report = "\nimport sys\nprint(' '.join({module.split('.')[0] for module in sys.modules}))\n"
+    done = subprocess.run([sys.executable, "-c", code + report, *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return set(done.stdout.splitlines()[-1].split())
+
+
 @pytest.mark.parametrize("job", NOT_IMPORTED)
 def test_jobs_import_no_library_they_do_not_use(job, tmp_path):
     imports_of_script = """
@@ -95,12 +100,9 @@ for node in ast.walk(ast.parse(open(sys.argv[1]).read())):
 from fasthf.logs import job_log
 with job_log(sys.argv[2]):  # what every job runs in
     pass
-print(" ".join(sorted(module.split(".")[0] for module in sys.modules)))
 """
-    done = subprocess.run(["python", "-c", imports_of_script, f"workflow/scripts/{job}.py", str(tmp_path / "job.log")], cwd=REPO,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    imported = set(done.stdout.split()) & NOT_IMPORTED[job]
+    imported = imported_by(imports_of_script, f"workflow/scripts/{job}.py", str(tmp_path / "job.log"), cwd=REPO)
+    imported &= NOT_IMPORTED[job]
     assert not imported, f"{job} imports {sorted(imported)}"
 
 
@@ -110,16 +112,10 @@ def test_the_pretrained_job_needs_no_fastai_and_the_bundle_is_copied_without_mod
     transformers."""
     fetch = (f"import sys; from fasthf.architectures import fetch_pretrained; from fasthf.logs import job_log\n"
              f"with job_log({str(tmp_path / 'pretrained.log')!r}, network=True):\n"
-             f"    fetch_pretrained({str(tiny_model_folder('bert'))!r}, ['no', 'yes'], {str(tmp_path / 'pretrained')!r}, 0)\n"
-             f"print(' '.join({{m.split('.')[0] for m in sys.modules}}))")
+             f"    fetch_pretrained({str(tiny_model_folder('bert'))!r}, ['no', 'yes'], {str(tmp_path / 'pretrained')!r}, 0)")
     export = (f"import sys; from fasthf.bundle import export_bundle; "
-              f"export_bundle({str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'bundle')!r}, {{'max_length': 64}}); "
-              f"print(' '.join({{m.split('.')[0] for m in sys.modules}}))")
-    imported = {}
-    for job, code in (("pretrained", fetch), ("export", export)):
-        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-3000:]
-        imported[job] = set(done.stdout.splitlines()[-1].split())
+              f"export_bundle({str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'bundle')!r}, {{'max_length': 64}})")
+    imported = {job: imported_by(code, cwd=tmp_path) for job, code in (("pretrained", fetch), ("export", export))}
     assert "fastai" not in imported["pretrained"] and "transformers" in imported["pretrained"]
     assert "it/s]" not in (tmp_path / "pretrained.log").read_text()  # no progress bars in a job's log
     assert not imported["export"] & HEAVY_LIBRARIES, imported["export"] & HEAVY_LIBRARIES
@@ -151,12 +147,9 @@ for task, y, outputs in [
     result = evaluate_ensemble(members, y, folds, task, task.metric(None))
     task.plot_diagnostics(y, outputs(y), task.kind)
     plot_scores(result["table"], task.metric(None))
-print(" ".join({m.split(".")[0] for m in sys.modules}))
 """
 
 
 def test_the_ensemble_job_imports_no_model_library_for_any_task():
-    done = subprocess.run([sys.executable, "-c", ENSEMBLE_OF_EACH_TASK], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    imported = set(done.stdout.splitlines()[-1].split())
+    imported = imported_by(ENSEMBLE_OF_EACH_TASK)
     assert "matplotlib" in imported and not imported & HEAVY_LIBRARIES, imported & HEAVY_LIBRARIES
