@@ -1,5 +1,5 @@
 # fasthf: download (checked against the competition's description, task inferred) -> folds;
-#         per member: pretrained -> preprocess -> [lr_find];
+#         per model: pretrained -> preprocess; per member: [lr_find];
 #         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
 #         ensemble (out-of-fold blend, the competition's metric) -> phrase_memory -> submission
 #         -> submit (and the public score) -> summary; export (inference bundle of an ensemble of one).

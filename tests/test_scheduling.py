@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from conftest import LIGHT_RULES, NETWORK_RULES, REPO, copy_workflow
 HEAVY = {"train_stage": "train", "lr_find": "train", "predict": "infer"}
 
 
-def dry_run(workdir, *extra):
-    done = subprocess.run(["snakemake", "-n", "--forceall", "--configfile", "config/demo.yaml", *extra],
+def dry_run(workdir, *extra, configfile="config/demo.yaml"):
+    done = subprocess.run(["snakemake", "-n", "--forceall", "--configfile", configfile, *extra],
                           cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
@@ -40,6 +41,22 @@ def test_a_profile_or_the_command_line_overrides_them(tmp_path):
                                 "train_stage:mem_mb=32000", "--set-threads", "train_stage=4"))
     assert "gpu=1" in blocks["train_stage"] and "mem_mb=32000" in blocks["train_stage"]
     assert "threads: 4" in blocks["train_stage"]
+
+
+def test_members_of_one_model_share_its_pretrained_copy_and_tensors(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    config = yaml.safe_load((workdir / "config" / "demo-ensemble.yaml").read_text())  # two members, one model
+    config["members"].append({"name": "other", "model": "other-org/other-model", "stages": config["members"][1]["stages"]})
+    (workdir / "three-members.yaml").write_text(yaml.safe_dump(config))
+    listing = dry_run(workdir, "--cores", "2", configfile="three-members.yaml")
+    jobs = re.findall(r"^rule (\w+):\n    input: (.*)\n    output: (.*)\n", listing, re.M)
+    built = sorted(output.split("/")[2] for rule, _, output in jobs if rule in ("pretrained", "preprocess"))
+    assert built == ["minilm-gradual", "minilm-gradual", "other", "other"]  # not minilm-top's own copy
+    first_stages = {output.split("/")[2]: inputs for rule, inputs, output in jobs
+                    if rule == "train_stage" and "/fold0/stages/1/" in output}
+    assert "minilm-gradual/pretrained" in first_stages["minilm-top"]
+    assert "minilm-gradual/tensors/train.safetensors" in first_stages["minilm-top"]
+    assert "other/pretrained" in first_stages["other"] and "minilm-gradual" not in first_stages["other"]
 
 
 def test_local_rules_are_the_internet_steps_and_the_light_ones():

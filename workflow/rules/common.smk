@@ -20,6 +20,11 @@ CHAINS = [(name, seed, f"fold{fold}") for name, member in MEMBERS.items() for se
           for fold in range(FOLDS)]
 REFITS = [(name, seed, "refit") for name, member in MEMBERS.items() for seed in member["seeds"]] if config["refit"] else []
 
+# Members that fine-tune the same model share one copy of it and one set of tensors: both depend on the
+# model alone (the head's seed and max_length are the config's), so the first such member builds them.
+BUILDS_FOR = {name: next(first for first, other in MEMBERS.items() if other["model"] == member["model"])
+              for name, member in MEMBERS.items()}
+
 DATA = config["data_dir"]
 RESULTS = config["results_dir"] or f"results/{next(iter(MEMBERS)) if len(MEMBERS) == 1 else 'ensemble'}"
 LOGS = f"{RESULTS}/logs"
@@ -78,10 +83,15 @@ def each_last_stage(name, chains=CHAINS):
 FIRST_CHAIN_MODEL = each_last_stage("model", (REFITS or CHAINS)[:1])[0]
 
 
+def of_members_model(name):
+    """Input function: `name` (pretrained, tensors/...) in the folder of the member that builds this member's model."""
+    return lambda wildcards: f"{RESULTS}/{BUILDS_FOR[wildcards.member]}/{name}"
+
+
 def checkpoint_before(wildcards):
     """Stage 1 starts from the member's pretrained model, stage k from stage k-1's checkpoint."""
     stage = int(wildcards.stage)
-    return f"{RESULTS}/{wildcards.member}/pretrained" if stage == 1 else f"{chain_dir(wildcards)}/stages/{stage - 1}/model"
+    return of_members_model("pretrained")(wildcards) if stage == 1 else f"{chain_dir(wildcards)}/stages/{stage - 1}/model"
 
 
 def needs_lr_find(name):

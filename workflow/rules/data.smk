@@ -35,7 +35,8 @@ rule folds:
 
 
 rule pretrained:
-    """A member's pretrained model with a fresh head (one output per class or target), and its tokenizer, saved locally."""
+    """A model with a fresh head (one output per class or target) and its tokenizer, saved locally; one per
+    model, in the folder of the first member that fine-tunes it."""
     input:
         competition=rules.download.output.competition,
     output:
@@ -50,7 +51,7 @@ rule pretrained:
 
 
 rule preprocess:
-    """Tokenize every training and test text once per member; the folds pick their rows later."""
+    """Tokenize every training and test text once per model (members that share it share these); the folds pick their rows later."""
     input:
         train=rules.download.output.train,
         test=rules.download.output.test,

@@ -3,7 +3,7 @@ rule predict:
     validation pass (`stages/<last>/valid_outputs.csv`), with the same weights; a refit holds none out."""
     input:
         model=last_stage,
-        test=rules.preprocess.output.test,
+        test=of_members_model("tensors/test.safetensors"),
         competition=rules.download.output.competition,
     output:
         test=f"{CHAIN}/test_outputs.csv",

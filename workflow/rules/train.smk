@@ -1,9 +1,9 @@
 rule lr_find:
     """fastai's lr_find in the first stage's freezing state (fold 0): loss-vs-lr plot and suggested lr."""
     input:
-        tensors=rules.preprocess.output.train,
+        tensors=of_members_model("tensors/train.safetensors"),
         folds=rules.folds.output.folds,
-        pretrained=rules.pretrained.output[0],
+        pretrained=of_members_model("pretrained"),
         competition=rules.download.output.competition,
     output:
         result=f"{MEMBER}/lr_find/lr_find.json",
@@ -29,7 +29,7 @@ rule lr_find:
 rule train_stage:
     """One gradual-unfreezing stage of one chain (freeze_to + fit_one_cycle) from the previous checkpoint."""
     input:
-        tensors=rules.preprocess.output.train,
+        tensors=of_members_model("tensors/train.safetensors"),
         folds=rules.folds.output.folds,
         previous=checkpoint_before,
         lr_find=lr_find_result,
