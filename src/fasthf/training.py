@@ -80,6 +80,7 @@ class TrainSettings:
     seed: int = 42
     mixed_precision: str = "auto"  # "auto", "no", "bf16" or "fp16": see fasthf.precision
     label_smoothing: float = 0.0  # > 0: fastai's LabelSmoothingCrossEntropyFlat(eps=label_smoothing), single-label
+    ema_decay: float = 0.0  # > 0: validate and save an exponential moving average of the weights (WeightAverage)
 
 
 def make_dataloaders(train: TokenizedSplit, valid: TokenizedSplit, settings: TrainSettings,
@@ -121,6 +122,8 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     learn = Learner(dls, model, loss_func=task.loss_func(settings.label_smoothing),
                     opt_func=fused_adamw, wd=settings.weight_decay,
                     metrics=task.fastai_metrics(), splitter=layer_groups, train_bn=False, path=path)
+    if settings.ema_decay:
+        learn.add_cb(WeightAverage(settings.ema_decay))
     if progress in ("log", "none"):
         learn.remove_cb(ProgressCallback)
     if progress == "log":
@@ -163,6 +166,56 @@ class Autocast(Callback):
         if self.context is not None:
             self.context.__exit__(None, None, None)
             self.context = None
+
+
+def warmed_ema(decay: float):
+    """torch's EMA update for `AveragedModel`, with the usual warm-up (TensorFlow's `num_updates`):
+    step n keeps `min(decay, (1 + n) / (10 + n))` of the average, so the first steps, whose weights are
+    far from the end (a freshly initialised head), fade out fast instead of lingering 1/(1 - decay) steps."""
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        n = float(n_averaged)
+        torch._foreach_lerp_(averaged, current, 1 - min(decay, (1 + n) / (10 + n)))
+    return update
+
+
+class WeightAverage(Callback):
+    """An exponential moving average of the weights (torch's `AveragedModel`), updated after every
+    optimizer step. Each validation pass, and so the held-out outputs, and the checkpoint the stage
+    saves are the average's; training itself goes on from the raw weights. `decay` 0.999 averages over
+    roughly the last thousand steps."""
+    order = 5  # before fastai's DistributedTrainer (11) wraps the model: the average copies the bare one
+
+    def __init__(self, decay: float):
+        if not 0 < decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        self.raw: list[torch.Tensor] = []
+
+    def before_fit(self):
+        from torch.optim.swa_utils import AveragedModel
+
+        self.average = AveragedModel(self.learn.model, multi_avg_fn=warmed_ema(self.decay))
+        self.average.update_parameters(self.learn.model)  # starts from the stage's starting weights
+
+    def after_step(self):
+        self.average.update_parameters(self.learn.model)
+
+    def before_validate(self):
+        self.raw = [p.detach().clone() for p in self.learn.model.parameters()]
+        self._load(self.average.module.parameters())
+
+    def after_validate(self):
+        self._load(self.raw)
+        self.raw = []
+
+    def after_fit(self):
+        self._load(self.average.module.parameters())  # what the stage saves
+
+    @torch.no_grad()
+    def _load(self, weights):
+        for p, w in zip(self.learn.model.parameters(), weights, strict=True):
+            p.copy_(w)
 
 
 class ValidOutputs(Callback):
@@ -387,6 +440,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
         **{name: float(last[name]) for name in metric_names}, "metrics": metric_names,
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
+        "ema_decay": settings.ema_decay,
         "seconds": round(seconds, 2),
     }
     with atomic_dir(out_dir / "model") as tmp:

@@ -53,7 +53,8 @@ TRAIN_RESOURCES, INFER_RESOURCES = (
 def train_settings(wildcards):
     """TrainSettings for a chain: the config's, seeded with the chain's seed (or the member's first)."""
     seed = int(wildcards.seed) if hasattr(wildcards, "seed") else MEMBERS[wildcards.member]["seeds"][0]
-    keys = ("batch_size", "eval_batch_size", "weight_decay", "mixed_precision", "label_smoothing")
+    keys = ("batch_size", "eval_batch_size", "weight_decay", "mixed_precision", "label_smoothing",
+            "ema_decay")
     return {**{key: config[key] for key in keys}, "seed": seed}
 
 
