@@ -81,3 +81,12 @@ def test_a_decay_outside_zero_to_one_is_refused():
     for decay in (0, 1, 1.5):
         with pytest.raises(ValueError, match="ema_decay"):
             WeightAverage(decay)
+
+
+def test_lr_find_with_an_average_leaves_the_weights_as_they_were(tmp_path):
+    learn = regression_learner(WeightAverage(DECAY))
+    learn.path = tmp_path
+    before = [p.detach().clone() for p in learn.model.parameters()]
+    learn.lr_find(num_it=20, show_plot=False)
+    assert len(learn.recorder.losses) > 5
+    assert close([p.detach() for p in learn.model.parameters()], before)
