@@ -19,6 +19,9 @@ FOLDS = config["folds"]
 CHAINS = [(name, seed, f"fold{fold}") for name, member in MEMBERS.items() for seed in member["seeds"]
           for fold in range(FOLDS)]
 REFITS = [(name, seed, "refit") for name, member in MEMBERS.items() for seed in member["seeds"]] if config["refit"] else []
+# The chains that predict the test rows: the refits where there are, else the folds (never both: a fold's
+# test outputs would be computed only to be replaced by its refit's).
+PREDICTING = REFITS or CHAINS
 
 # Members that fine-tune the same model share one copy of it and one set of tensors: both depend on the
 # model alone (the head's seed and max_length are the config's), so the first such member builds them.
@@ -81,7 +84,7 @@ def each_last_stage(name, chains=CHAINS):
 
 
 # What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test)
-FIRST_CHAIN_MODEL = each_last_stage("model", (REFITS or CHAINS)[:1])[0]
+FIRST_CHAIN_MODEL = each_last_stage("model", PREDICTING[:1])[0]
 
 
 def of_members_model(name):
@@ -107,6 +110,12 @@ def lr_find_result(wildcards):
 def each_chain(pattern, chains=CHAINS):
     """`pattern` (with {member}, {seed}, {split}) for every chain of the ensemble (or of `chains`)."""
     return [pattern.format(member=member, seed=seed, split=split) for member, seed, split in chains]
+
+
+def chain_params(chains):
+    """`chains` as the scripts take them: member, model, seed, split."""
+    return [{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "split": split}
+            for member, seed, split in chains]
 
 
 def chain_stage_metrics(wildcards):

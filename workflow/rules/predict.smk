@@ -25,12 +25,9 @@ rule ensemble:
     """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
         held_out=each_last_stage("valid_outputs.csv"),
-        test=each_chain(rules.predict.output.test),
-        timing=each_chain(rules.predict.output.timing),
-        stages=each_chain(f"{CHAIN}/stages.csv"),
-        refit_test=each_chain(rules.predict.output.test, REFITS),
-        refit_timing=each_chain(rules.predict.output.timing, REFITS),
-        refit_stages=each_chain(f"{CHAIN}/stages.csv", REFITS),
+        stages=each_chain(f"{CHAIN}/stages.csv", [*CHAINS, *REFITS]),
+        test=each_chain(rules.predict.output.test, PREDICTING),
+        timing=each_chain(rules.predict.output.timing, PREDICTING),
         train=rules.download.output.train,
         folds=rules.folds.output.folds,
         competition=rules.download.output.competition,
@@ -43,8 +40,10 @@ rule ensemble:
         test=f"{ENSEMBLE}/test_outputs.csv",
         metrics=f"{ENSEMBLE}/metrics.json",
     params:
-        chains=[{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "split": split} for member, seed, split in CHAINS],
-        refits=[{"member": member, "seed": seed} for member, seed, _ in REFITS],
+        chains=chain_params(CHAINS),
+        trained=chain_params([*CHAINS, *REFITS]),
+        predicting=chain_params(PREDICTING),
+        refit=bool(REFITS),
         class_offsets=config["class_offsets"],
     log:
         f"{LOGS}/ensemble.log",

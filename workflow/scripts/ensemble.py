@@ -9,31 +9,22 @@ from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 
 
-def chain_seconds(stages_csv, timing_json) -> float:
-    """A chain's training (its held-out rows predicted by its last stage's validation) and test prediction."""
-    return pd.read_csv(stages_csv).seconds.sum() + read_json(timing_json)["test"]["seconds"]
-
-
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     metric = competition.metric_of(task)
     held_out, test, seconds, models = defaultdict(list), defaultdict(list), defaultdict(float), {}
-    inputs = zip(snakemake.params.chains, snakemake.input.held_out, snakemake.input.test,
-                 snakemake.input.timing, snakemake.input.stages)
-    for chain, held_out_csv, test_csv, timing_json, stages_csv in inputs:
-        key = (chain["member"], chain["seed"])
+    for chain, held_out_csv in zip(snakemake.params.chains, snakemake.input.held_out):
         models[chain["member"]] = chain["model"]
-        held_out[key].append(Predictions.from_frame(pd.read_csv(held_out_csv)))
-        test[key].append(Predictions.from_frame(pd.read_csv(test_csv)))
-        seconds[key] += chain_seconds(stages_csv, timing_json)
+        held_out[chain["member"], chain["seed"]].append(Predictions.from_frame(pd.read_csv(held_out_csv)))
+    # A chain's time: its training (its held-out rows predicted by its last stage's validation pass) and,
+    # for the chains that predict the test rows, that prediction.
+    for chain, stages_csv in zip(snakemake.params.trained, snakemake.input.stages):
+        seconds[chain["member"], chain["seed"]] += pd.read_csv(stages_csv).seconds.sum()
     # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
-    # the out-of-fold figure and the weights.
-    refits = zip(snakemake.params.refits, snakemake.input.refit_test, snakemake.input.refit_timing,
-                 snakemake.input.refit_stages)
-    for chain, test_csv, timing_json, stages_csv in refits:
-        key = (chain["member"], chain["seed"])
-        test[key] = [Predictions.from_frame(pd.read_csv(test_csv))]
-        seconds[key] += chain_seconds(stages_csv, timing_json)
+    # the out-of-fold figure and the weights, and predict no test rows.
+    for chain, test_csv, timing_json in zip(snakemake.params.predicting, snakemake.input.test, snakemake.input.timing):
+        test[chain["member"], chain["seed"]].append(Predictions.from_frame(pd.read_csv(test_csv)))
+        seconds[chain["member"], chain["seed"]] += read_json(timing_json)["test"]["seconds"]
     members = [Member(name, model,
                       oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
                       test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
@@ -61,7 +52,7 @@ with job_log(snakemake.log[0]):
                                           "folds": int(folds.fold[folds.fold >= 0].nunique()),
                                           "decision": result["decision"],
                                           "test_outputs": ("each member's refit on every training row"
-                                                           if snakemake.params.refits else "the mean of the folds' models")})
+                                                           if snakemake.params.refit else "the mean of the folds' models")})
     pd.set_option("display.width", 200)
     print(table.to_string(index=False))
     print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])
