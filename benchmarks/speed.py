@@ -191,9 +191,12 @@ def main() -> None:
     per_token = forward_flops_per_token(model, float(train_split.lengths.float().mean()))
 
     print(f"\ntraining, one epoch of {len(train)} phrases ({train_tokens} real tokens), batch 64, all layers trainable")
-    if device == "cuda":  # a first CUDA run pays for kernel selection and lazy loading: once untimed per precision
-        for warm in ((settings, fp32_settings) if mixed else (settings,)):
-            train_seconds(args.model, train_split, warm, device=device)
+    # A first run pays once for what later runs of the process reuse: kernel selection and lazy loading on
+    # CUDA, oneDNN's primitives for each new shape on the CPU (bf16 runs through them). Unwarmed, the first
+    # timed run (fasthf's) paid it and the Trainer's, last, did not: once untimed per precision, so every
+    # timed run finds the same warm process.
+    for warm in ((settings, fp32_settings) if mixed else (settings,)):
+        train_seconds(args.model, train_split, warm, device=device)
     runs = {f"fasthf {name} (sortish)": train_seconds(args.model, train_split, settings, device=device)}
     if mixed:
         runs["fasthf fp32 (sortish)"] = train_seconds(args.model, train_split, fp32_settings, device=device)
