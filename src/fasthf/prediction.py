@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .precision import choose_precision
+from .precision import choose_precision, logits_in_fp32
 from .tensors import TokenizedSplit
 
 
@@ -24,7 +24,7 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     compute = choose_precision(precision, device, "prediction")
-    model = model.eval().to(device)
+    model = logits_in_fp32(model).eval().to(device)
     n_inputs = split.n_inputs
     out = None
     with torch.inference_mode(), compute.autocast():

@@ -29,7 +29,7 @@ from .loaders import TokenBatchDL
 from .folds import FoldData
 from .tensors import TokenizedSplit
 from .io import atomic_dir, save_figure, write_csv, write_json
-from .precision import Precision, choose_precision
+from .precision import Precision, choose_precision, logits_in_fp32
 from .prediction import outputs_frame
 from .tasks import Task
 
@@ -116,9 +116,10 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     `train_bn=False`: fastai would otherwise keep every LayerNorm trainable inside "frozen" groups,
     so a frozen body would still take gradients; here frozen means frozen.
     The optimizer is `fused_adamw`. `settings.mixed_precision` is resolved for the
-    loaders' device (`fasthf.precision`): bf16 autocasts on CPU too, fp16 is fastai's `to_fp16`.
+    loaders' device (`fasthf.precision`): bf16 autocasts on CPU too, fp16 is fastai's `to_fp16`; the
+    output layer computes in fp32 either way (`logits_in_fp32`).
     """
-    model = SequenceClassifier(model).to(dls.device)
+    model = SequenceClassifier(logits_in_fp32(model)).to(dls.device)
     learn = Learner(dls, model, loss_func=task.loss_func(settings.label_smoothing),
                     opt_func=fused_adamw, wd=settings.weight_decay,
                     metrics=task.fastai_metrics(), splitter=layer_groups, train_bn=False, path=path)
