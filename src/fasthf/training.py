@@ -169,13 +169,15 @@ class Autocast(Callback):
             self.context = None
 
 
-def warmed_ema(decay: float):
+def warmed_ema(decay: float, count):
     """torch's EMA update for `AveragedModel`, with the usual warm-up (TensorFlow's `num_updates`):
-    step n keeps `min(decay, (1 + n) / (10 + n))` of the average, so the first steps, whose weights are
-    far from the end (a freshly initialised head), fade out fast instead of lingering 1/(1 - decay) steps."""
+    step n = `count()` keeps `min(decay, (1 + n) / (10 + n))` of the average, so the first steps, whose
+    weights are far from the end (a freshly initialised head), fade out fast instead of lingering
+    1/(1 - decay) steps. The count comes from the caller, not from the `n_averaged` torch passes: that is
+    a copy on the weights' device, and reading a CUDA tensor would wait for the GPU at every step."""
     @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        n = float(n_averaged)
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], _n_averaged: torch.Tensor) -> None:
+        n = count()
         torch._foreach_lerp_(averaged, current, 1 - min(decay, (1 + n) / (10 + n)))
     return update
 
@@ -196,7 +198,9 @@ class WeightAverage(Callback):
     def before_fit(self):
         from torch.optim.swa_utils import AveragedModel
 
-        self.average = AveragedModel(self.learn.model, multi_avg_fn=warmed_ema(self.decay))
+        # torch keeps its count of updates on the CPU (its `device` argument is left unset here)
+        self.average = AveragedModel(self.learn.model,
+                                     multi_avg_fn=warmed_ema(self.decay, lambda: int(self.average.n_averaged)))
         self.average.update_parameters(self.learn.model)  # starts from the stage's starting weights
 
     def after_step(self):
