@@ -144,6 +144,18 @@ def test_binary_probability_is_the_positive_class_and_labels_are_the_training_va
     assert make_submission([1, 2], outputs, sample, labelled, task).target.tolist() == [1, 0]
 
 
+def test_a_model_that_gives_every_text_one_answer_is_called_collapsed():
+    task = Classification(["Sentiment"], [0, 1, 2, 3, 4], ["negative", "somewhat negative", "neutral",
+                                                            "somewhat positive", "positive"])
+    y = np.array([2] * 51 + [0, 1, 3, 4] * 12 + [1])  # 51% neutral, as the real held-out split
+    one_answer = np.tile([0.1, 0.1, 0.5, 0.2, 0.1], (100, 1))
+    assert task.collapsed(y, one_answer) == ("100.0% of the held-out texts are answered 'neutral', "
+                                             "which is the label of 51.0% of them")
+    assert task.collapsed(y, np.eye(5)[y] * 0.5 + 0.1) is None  # each text its own label
+    # where one class is nearly every label, answering it nearly everywhere is no collapse
+    assert Binary(["target"], [0, 1]).collapsed(np.array([0] * 99 + [1]), np.tile([0.9, 0.1], (100, 1))) is None
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda s: s.assign(toxic=s.toxic.where(s.index != 1, 1.5)), "toxic values are not probabilities from 0 to 1, first at row 3"),
     (lambda s: s.drop(columns="threat"), "columns are"),

@@ -144,6 +144,11 @@ class Task:
         """What a person looks at out of fold."""
         raise NotImplementedError
 
+    def collapsed(self, y: np.ndarray, outputs: np.ndarray) -> str | None:
+        """How the held-out outputs show a model that answers (nearly) the same whatever the text, or None.
+        The usual cause is a learning rate too high for the layers being trained."""
+        return None
+
     def decision_rule(self, metric: Metric):
         """What may be fitted on held-out outputs to turn them into answers for `metric` (a class with
         `fit(outputs, y, metric)` and `.apply(outputs)`), or None: the outputs are the answers."""
@@ -245,6 +250,16 @@ class Classification(Task):
     def per_output_scores(self, y, outputs):
         table = self.diagnostics(y, outputs)
         return {f"accuracy {name}": float(acc) for name, acc in zip(table.label, table.accuracy)}
+
+    def collapsed(self, y, outputs):
+        """One class answers at least 98% of the held-out texts although fewer than 90% are of it."""
+        answers = np.asarray(outputs).argmax(axis=1)
+        top = np.bincount(answers, minlength=self.n_outputs).argmax()
+        answered, true = (answers == top).mean(), (np.asarray(y) == top).mean()
+        if len(answers) and answered >= 0.98 and true < 0.9:
+            return (f"{answered:.1%} of the held-out texts are answered {self.output_names[top]!r}, "
+                    f"which is the label of {true:.1%} of them")
+        return None
 
     def plot_diagnostics(self, y, outputs, title):
         """The confusion matrix: rows true, columns predicted."""

@@ -451,7 +451,12 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
     valid = learn.dls.valid.dataset
-    write_csv(out_dir / "valid_outputs.csv", outputs_frame(valid.rows, valid_outputs.outputs(), task.output_columns))
+    outputs = valid_outputs.outputs()
+    metrics["collapsed"] = task.collapsed(valid.labels.numpy(), outputs.numpy())
+    if metrics["collapsed"]:
+        log.warning("%s: the model collapsed to one answer: %s. A peak rate of %s is likely too high for "
+                    "the layers this stage trains; give a lower lr_max", label, metrics["collapsed"], metrics["lr"])
+    write_csv(out_dir / "valid_outputs.csv", outputs_frame(valid.rows, outputs, task.output_columns))
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)
