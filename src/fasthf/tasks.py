@@ -254,9 +254,11 @@ class Classification(Task):
     def collapsed(self, y, outputs):
         """One class answers at least 98% of the held-out texts although fewer than 90% are of it."""
         answers = np.asarray(outputs).argmax(axis=1)
+        if not len(answers):
+            return None
         top = np.bincount(answers, minlength=self.n_outputs).argmax()
         answered, true = (answers == top).mean(), (np.asarray(y) == top).mean()
-        if len(answers) and answered >= 0.98 and true < 0.9:
+        if answered >= 0.98 and true < 0.9:
             return (f"{answered:.1%} of the held-out texts are answered {self.output_names[top]!r}, "
                     f"which is the label of {true:.1%} of them")
         return None
