@@ -1,7 +1,7 @@
 # fasthf: download (checked against the competition's description, task inferred) -> folds;
 #         per model: pretrained -> preprocess; per member: [lr_find];
 #         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
-#         ensemble (out-of-fold blend, the competition's metric) -> phrase_memory -> submission
+#         ensemble (out-of-fold blend, the competition's metric) -> memory -> submission
 #         -> submit (and the public score) -> summary; export (inference bundle of an ensemble of one).
 # The competition is data: config `competition` (a preset of config/competitions/, or a description).
 # Run: snakemake --cores 1   (see README.md)
@@ -32,7 +32,7 @@ localrules:
     submit,
     folds,
     stages_table,
-    phrase_memory,
+    memory,
     submission,
     summary,
     export,

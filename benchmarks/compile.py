@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fasthf.architectures import load_pretrained, set_threads
+from fasthf.architectures import load_pretrained
+from fasthf.threads import set_threads
 from fasthf.competition import Competition
-from fasthf.kaggle import extract_competition
+from fasthf.archive import extract_competition
 from fasthf.loaders import TokenBatchDL
 from fasthf.precision import resolve_precision
-from fasthf.tasks import fit_task
+from fasthf.task_inference import fit_task
 from fasthf.tensors import TokenizedSplit, prepare_tensors
 
 REPO = Path(__file__).resolve().parents[1]

@@ -24,15 +24,17 @@ import numpy as np
 import torch
 from fastai.data.core import DataLoaders
 
-from fasthf.architectures import load_pretrained, set_threads
+from fasthf.architectures import load_pretrained
+from fasthf.threads import set_threads
 from fasthf.competition import Competition
-from fasthf.kaggle import extract_competition
+from fasthf.archive import extract_competition
 from fasthf.loaders import TokenBatchDL
 from fasthf.precision import resolve_precision
 from fasthf.prediction import predict_probs
-from fasthf.tasks import fit_task
+from fasthf.task_inference import fit_task
 from fasthf.tensors import TokenizedSplit, prepare_tensors, tokenize_split
-from fasthf.training import TrainSettings, build_learner
+from fasthf.recipe import TrainSettings
+from fasthf.training import build_learner
 
 REPO = Path(__file__).resolve().parents[1]
 

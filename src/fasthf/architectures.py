@@ -52,8 +52,12 @@ def needs_prefix_space(tokenizer) -> bool:
             and "ByteLevel" in repr(backend.pre_tokenizer))
 
 
-def load_pretrained(name: str, label_names: list[str]):
-    """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes."""
+def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = False):
+    """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes.
+
+    `add_prefix_space` (the competition's setting): a byte-level BPE tokenizer (RoBERTa's) encodes a
+    word differently at the start of a text; where each text is a piece cut from a longer one, it then
+    encodes each as it reads inside that text. Other tokenizers have no such setting and ignore it."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     source = resolve_model_source(name)
@@ -64,9 +68,7 @@ def load_pretrained(name: str, label_names: list[str]):
             f"model {name!r} cannot be loaded: {str(error).splitlines()[0][:300]}. Give a Hugging Face name "
             f"(roberta-base; the hub must be reachable, or the model in its cache), a local folder saved with "
             f"save_pretrained, or pkg:MODULE") from error
-    if needs_prefix_space(tokenizer):
-        # Byte-level BPE (RoBERTa) encodes a word differently at the start of a text; phrases here
-        # are mostly pieces of sentences, so each is encoded as it reads inside its sentence.
+    if add_prefix_space and needs_prefix_space(tokenizer):
         tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
     if not tokenizer.is_fast:
         log.warning("%s has no fast tokenizer; preprocessing will be slower", name)
@@ -82,7 +84,8 @@ def load_pretrained(name: str, label_names: list[str]):
     return model, tokenizer
 
 
-def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, seed: int) -> dict:
+def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, seed: int,
+                     add_prefix_space: bool = False) -> dict:
     """Save the pretrained model (with its new, seeded head) and tokenizer into one local folder.
 
     This is the one step that may reach the Hugging Face hub; every later step reads the folder.
@@ -92,7 +95,7 @@ def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, see
     from .io import atomic_dir
 
     set_seed(seed)
-    model, tokenizer = load_pretrained(name, label_names)
+    model, tokenizer = load_pretrained(name, label_names, add_prefix_space)
     group_parameter_names(model)  # a model the splitter cannot handle fails here, before any training
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
@@ -301,12 +304,3 @@ def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
 
 def count_parameters(params) -> int:
     return sum(p.numel() for p in params)
-
-
-def set_threads(n: int | None) -> int:
-    """Torch's CPU threads: `n`, or every core this process may run on."""
-    import os
-
-    n = n or len(os.sched_getaffinity(0))
-    torch.set_num_threads(int(n))
-    return n

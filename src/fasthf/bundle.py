@@ -6,8 +6,8 @@
       fasthf.json                       max_length, the task (kind, classes or targets), where it came from
 
     >>> from fasthf.bundle import Predictor
-    >>> Predictor("results/roberta-base/bundle").predict_one("This is the best movie of 2020")
-    Prediction(label='positive', index=4, probs=[...])
+    >>> Predictor("results/<slug>/bundle").predict_one("a text")
+    Prediction(label='<its class>', index=<the class's index>, probs=[...])
 """
 from __future__ import annotations
 
@@ -69,23 +69,23 @@ class Predictor:
         if not (bundle / "config.json").is_file():
             raise CheckpointError(f"{bundle}: not an inference bundle (no config.json there); the pipeline's "
                                   f"export rule writes one to results/<model>/bundle")
-        self.info = read_json(bundle / BUNDLE_INFO) if (bundle / BUNDLE_INFO).exists() else {}
+        if not (bundle / BUNDLE_INFO).is_file():
+            raise CheckpointError(f"{bundle}: no {BUNDLE_INFO} (the task and max_length); export the bundle again "
+                                  f"with the pipeline's export rule")
+        self.info = read_json(bundle / BUNDLE_INFO)
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle))
         self.model = load_checkpoint(bundle).eval()
         self.device = device
         self.batch_size = batch_size
         self.precision = precision  # a mixed_precision setting: auto is bf16 where the hardware has it
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        # Bundles from before tasks were data are five-class sentiment classifiers.
-        self.task = task_from(self.info.get("task") or {"kind": "multiclass", "targets": ["label"],
-                                                        "classes": list(range(len(self.labels))),
-                                                        "label_names": self.labels})
+        self.task = task_from(self.info["task"])
 
     def probs(self, texts: list[str]) -> torch.Tensor:
         from .prediction import predict_probs
         from .tensors import tokenize_split
 
-        split, _ = tokenize_split(list(texts), self.tokenizer, self.info.get("max_length", 512))
+        split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"])
         return predict_probs(self.model, split, self.batch_size, self.device, self.precision, self.task.activation)
 
     def predict(self, texts: list[str]) -> list[Prediction]:

@@ -1,9 +1,9 @@
 """`fasthf` on the command line.
 
-    fasthf predict --bundle results/roberta-base/bundle "This is the best movie of 2020"
-    fasthf predict --bundle results/roberta-base/bundle --file phrases.txt   (or texts on stdin)
-    fasthf validate-submission results/roberta-base/submission.csv [--sample data/.../sampleSubmission.csv]
-        [--competition data/.../competition.json]   (default: beside the sample; the download step writes it)
+    fasthf predict --bundle results/<slug>/bundle "a text"
+    fasthf predict --bundle results/<slug>/bundle --file texts.txt   (or texts on stdin)
+    fasthf validate-submission results/<slug>/submission.csv --sample data/<slug>/<sample submission>
+        [--competition data/<slug>/competition.json]   (default: beside the sample; the download step writes it)
 """
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ import sys
 from pathlib import Path
 
 from .precision import SETTINGS
-
-DEFAULT_SAMPLE = "data/sentiment-analysis-on-movie-reviews/sampleSubmission.csv"
-DEFAULT_BUNDLE = "results/roberta-base/bundle"
 
 
 def predict_command(args) -> int:
@@ -74,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     predict = commands.add_parser("predict", help="label, index and probabilities of texts, from a bundle")
     predict.add_argument("texts", nargs="*", help="texts to classify; none: one per line from --file or stdin")
-    predict.add_argument("--bundle", default=DEFAULT_BUNDLE, help=f"exported bundle (default {DEFAULT_BUNDLE})")
+    predict.add_argument("--bundle", required=True, help="the folder the export rule wrote (results/<slug>/bundle)")
     predict.add_argument("--file", help="read texts from this file, one per line (- for stdin)")
     predict.add_argument("--batch-size", type=int, default=256)
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
@@ -83,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     predict.set_defaults(run=predict_command)
 
     check = commands.add_parser("validate-submission",
-                                help="check a submission CSV against the competition's sampleSubmission.csv")
+                                help="check a submission CSV against the competition's sample submission")
     check.add_argument("file")
-    check.add_argument("--sample", default=DEFAULT_SAMPLE, help=f"the sample submission (default {DEFAULT_SAMPLE})")
+    check.add_argument("--sample", required=True, help="the competition's sample submission (in data/<slug>/)")
     check.add_argument("--competition", help="competition.json (default: beside the sample)")
     check.set_defaults(run=validate_submission_command)
 

@@ -7,7 +7,8 @@
       text: [text, keyword, location]   # several columns: joined, see `joined_texts`
       text_pair: null                   # or a column given to the tokenizer as the second text
       target: [target]                  # one column, or several (multilabel, multi-output regression)
-      group: null                       # folds keep a group's rows together (SentenceId)
+      group: null                       # folds keep a group's rows together
+      add_prefix_space: false           # true: each text is a piece of a longer one (byte-level BPE)
       task: auto                        # auto | binary | multiclass | multilabel | regression
       metric: f1                        # null: the task's default
       submission: auto                  # auto | labels | probabilities
@@ -28,7 +29,9 @@ import pandas as pd
 from .data import DataError, line_of, read_csv_table, read_table
 from .io import read_json, write_json
 from .metrics import Metric
-from .tasks import TASKS, Task, TargetError, fit_task, infer_task, task_from
+from .targets import TargetError
+from .task_inference import fit_task, infer_task
+from .tasks import TASKS, Task, task_from
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class Competition:
     submission: str = "auto"
     integer_columns: tuple[str, ...] = ()
     text_separator: str = " | "
+    add_prefix_space: bool = False  # each text is a piece cut from a longer one: see architectures.load_pretrained
 
     @classmethod
     def from_config(cls, value: str | dict, presets: str | Path = "config/competitions") -> "Competition":
@@ -170,11 +174,14 @@ class Competition:
             task = fit_task(kind, train, list(self.target), self.labels)
         except TargetError as error:
             raise DataError(f"{path}: {error}") from None
+        task.metric(self.metric)  # a metric the task cannot be scored by stops here
         try:
             task.encode(train, path)
+            if answers is not None:  # what the submission needs of the training file, checked before training
+                task.check_answer_columns(train, answers, self.submission_form(task), path,
+                                          self.files["sample_submission"])
         except TargetError as error:
             raise DataError(str(error)) from None
-        task.metric(self.metric)  # a metric the task cannot be scored by stops here
         return task, why
 
     def metric_of(self, task: Task) -> Metric:

@@ -19,9 +19,9 @@ class DataError(ValueError):
 
 
 def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(), roles=None) -> pd.DataFrame:
-    """Read a competition file as text, keeping every phrase verbatim, refusing what would be misread.
+    """Read a competition file as text, keeping every text verbatim, refusing what would be misread.
 
-    `None`, `NA`, `null` and `nan` are real phrases here, and the files never quote (a stray `"` must
+    `None`, `NA`, `null` and `nan` are real texts, and the files never quote (a stray `"` must
     not swallow the following rows), so lines are split on `sep` as they are. Accepted and normalised:
     a UTF-8 byte-order mark, Windows line endings, blank lines, columns in any order or with spaces
     around their names, extra columns (dropped; `optional` ones are kept where present). Refused, naming
@@ -53,7 +53,7 @@ def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(
         if len(fields) != len(header):
             bad = sum(1 for other in lines[1:] if other.strip(" ") and len(other.split(sep)) != len(header))
             raise DataError(f"{path}: line {number}: {len(fields)} field(s) where the header has {len(header)} "
-                            f"({bad} such line(s)); a {separator} inside a phrase or a cut line? Fix or remove "
+                            f"({bad} such line(s)); a {separator} inside a text or a cut line? Fix or remove "
                             f"that line, or download the file again")
         if fields[0].strip() == header[0] and [f.strip() for f in fields] == header:
             raise DataError(f"{path}: line {number} repeats the header line (two files joined into one?); "
@@ -151,12 +151,3 @@ def _decode(path: Path) -> str:
 def line_of(frame: pd.DataFrame, row: int) -> int:
     """The file's line number of the frame's row `row` (blank lines are skipped, the header is line 1)."""
     return frame.attrs.get("line_numbers", range(2, len(frame) + 2))[row]
-
-
-def held_out_groups(groups: np.ndarray, valid_fraction: float, seed: int) -> np.ndarray:
-    """True for the rows of a seeded random fraction of the *groups* (sentences), so no group has rows on
-    both sides; each row its own group holds out a random fraction of rows."""
-    distinct = np.sort(pd.unique(np.asarray(groups)))
-    n_valid = max(1, round(len(distinct) * valid_fraction))
-    chosen = np.random.default_rng(seed).choice(distinct, size=n_valid, replace=False)
-    return np.isin(groups, chosen)

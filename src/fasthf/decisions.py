@@ -72,7 +72,7 @@ def cross_fitted(n_rows: int, parts: np.ndarray, fit: Callable[[np.ndarray], obj
 
 def parts_for_cross_fitting(folds: np.ndarray, groups: np.ndarray, n_parts: int = 5) -> np.ndarray:
     """The folds where there are several; with one held-out split, its groups dealt into `n_parts`
-    parts (whole groups, so no sentence is on both sides)."""
+    parts (whole groups, so no group is on both sides)."""
     folds = np.asarray(folds)
     if len(np.unique(folds)) >= 2:
         return folds

@@ -5,7 +5,7 @@ Two adjustments to fastai's `DistributedDL` make it right for this pipeline on a
 - training batches are split between the ranks, and the batch order that rank 0 draws is broadcast
   with a tensor on the process group's own device (fastai's goes through `.cuda()`, which gloo on a
   CPU cannot take);
-- every rank validates on the whole held-out split, each phrase exactly once (fastai's would give
+- every rank validates on the whole held-out split, each row exactly once (fastai's would give
   each rank a padded shard and report rank 0's shard only).
 Only rank 0 writes the checkpoint, metrics and plots.
 """

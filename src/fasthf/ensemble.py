@@ -10,7 +10,7 @@ weights): fitted on out-of-fold predictions and training targets only, never on 
 An ensemble of one has weight 1: its answers are the member's own.
 
 The ensemble's own out-of-fold score is cross-fitted (with K >= 2 folds, fold k's rows are blended
-with weights fitted on the other folds; with one held-out split, over five sentence-disjoint parts of
+with weights fitted on the other folds; with one held-out split, over five group-disjoint parts of
 it), so it is not flattered by fitting and scoring on the same rows. Then the task's decision rule for
 the metric, if it has one (per-class offsets, `fasthf.decisions`), is fitted on the blend's out-of-fold
 outputs, scored cross-fitted over the same parts, and used on test only where it beats the plain blend
@@ -27,52 +27,8 @@ from scipy.special import softmax
 
 from .decisions import cross_fitted, parts_for_cross_fitting
 from .metrics import Metric
+from .outputs import Predictions, mean
 from .tasks import Task
-
-
-class EnsembleError(ValueError):
-    """Chains' predictions that do not fit together (a row predicted twice, or missing)."""
-
-
-@dataclass
-class Predictions:
-    """Outputs for rows of a competition file: `outputs[i]` belongs to row `rows[i]`."""
-    rows: np.ndarray
-    outputs: np.ndarray
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Predictions":
-        columns = [c for c in frame.columns if c.startswith("out_")]
-        return cls(frame.row.to_numpy(), frame[columns].to_numpy(dtype=np.float64))
-
-    def to_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.outputs, columns=[f"out_{k}" for k in range(self.outputs.shape[1])])
-        frame.insert(0, "row", self.rows)
-        return frame
-
-    def aligned(self, rows: np.ndarray) -> np.ndarray:
-        """The outputs in the order of `rows`, all of which must be here."""
-        position = pd.Series(np.arange(len(self.rows)), index=self.rows)
-        missing = ~np.isin(rows, self.rows)
-        if missing.any():
-            raise EnsembleError(f"{int(missing.sum())} row(s) have no prediction (first: row "
-                                f"{int(np.asarray(rows)[missing][0])})")
-        return self.outputs[position.loc[rows].to_numpy()]
-
-
-def out_of_fold(held_out: list[Predictions]) -> Predictions:
-    """The folds' held-out predictions as one; a row held out by two folds is an error."""
-    rows = np.concatenate([p.rows for p in held_out])
-    unique, counts = np.unique(rows, return_counts=True)
-    if (counts > 1).any():
-        raise EnsembleError(f"row {int(unique[counts > 1][0])} is held out by more than one fold")
-    return Predictions(rows, np.concatenate([p.outputs for p in held_out]))
-
-
-def mean(predictions: list[Predictions]) -> Predictions:
-    """Average outputs over predictions of the same rows (folds on test, or seeds)."""
-    rows = predictions[0].rows
-    return Predictions(rows, np.mean([p.aligned(rows) for p in predictions], axis=0))
 
 
 def blend(outputs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
@@ -183,24 +139,3 @@ def final_row(table: pd.DataFrame, decision: dict | None) -> pd.Series:
     """The table's row that describes the submitted outputs: the ensemble, with its decision rule if used."""
     kind = "decision" if decision and decision["used"] else "ensemble"
     return table[table.kind == kind].iloc[-1]
-
-
-def plot_scores(table: pd.DataFrame, metric: Metric):
-    """Out-of-fold score of each row of the table, as bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(table)))
-    colours = table.kind.map({"seed": "#9ecae1", "member": "#3182bd", "ensemble": "#e6550d", "decision": "#fd8d3c"})
-    scores = table[metric.name]
-    ax.barh(table.name[::-1], scores[::-1], color=colours[::-1])
-    for y, value in enumerate(scores[::-1]):
-        ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
-    spread = max(0.05, float(scores.max() - scores.min()))
-    ax.set_xlim(max(0.0, float(scores.min()) - spread), float(scores.max()) + spread)
-    ax.set_xlabel(f"out-of-fold {metric.name} ({'higher' if metric.greater_is_better else 'lower'} is better)")
-    ax.set_title(f"{int(table.rows.iloc[-1])} held-out training rows")
-    fig.tight_layout()
-    return fig

@@ -1,4 +1,7 @@
-"""Looking at the model and the data: confusion matrix, per-class accuracy, a decoded batch."""
+"""Looking at the model and the data: the plots and tables a person reads (confusion matrix, per-class
+accuracy, scores per member, loss curves, predicted against true values) and a decoded batch.
+
+`pyplot()` is the one place matplotlib is set up to draw off screen; every plot goes through it."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -25,23 +28,25 @@ def per_class_accuracy(matrix: np.ndarray, label_names: list[str]) -> pd.DataFra
                          "predicted": matrix.sum(axis=0)})
 
 
-def figure(width: float, height: float, columns: int = 1):
-    """A matplotlib figure and its axes, off screen."""
+def pyplot():
+    """matplotlib's pyplot, drawing off screen (jobs run where there is no display)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, columns, figsize=(width, height), squeeze=False)
+    return plt
+
+
+def figure(width: float, height: float, columns: int = 1):
+    """A matplotlib figure and its axes (a row of `columns`), off screen."""
+    return pyplot().subplots(1, columns, figsize=(width, height), squeeze=False)
 
 
 def plot_confusion(matrix: np.ndarray, label_names: list[str], title: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    """Rows true, columns predicted; each cell's count and its share of the row."""
+    fig, axes = figure(6.5, 5.5)
+    ax = axes[0][0]
     share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for (i, j), count in np.ndenumerate(matrix):
@@ -53,6 +58,56 @@ def plot_confusion(matrix: np.ndarray, label_names: list[str], title: str):
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
     ax.set_title(title)
+    return fig
+
+
+def plot_bars(names: list[str], values, xlabel: str, title: str, colours=None, xlim=None):
+    """Horizontal bars, first name on top, each with its value written beside it."""
+    fig, axes = figure(7, 0.5 + 0.45 * len(names))
+    ax = axes[0][0]
+    values = np.asarray(values, dtype=np.float64)
+    ax.barh(list(names)[::-1], values[::-1], color="#3182bd" if colours is None else list(colours)[::-1])
+    for y, value in enumerate(values[::-1]):
+        ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(table: pd.DataFrame, metric):
+    """Out-of-fold score of each row of the ensemble's table (seeds, members, the blend), as bars."""
+    colours = table.kind.map({"seed": "#9ecae1", "member": "#3182bd", "ensemble": "#e6550d", "decision": "#fd8d3c"})
+    scores = table[metric.name]
+    spread = max(0.05, float(scores.max() - scores.min()))
+    return plot_bars(table.name.tolist(), scores, f"out-of-fold {metric.name} "
+                     f"({'higher' if metric.greater_is_better else 'lower'} is better)",
+                     f"{int(table.rows.iloc[-1])} held-out training rows", colours,
+                     (max(0.0, float(scores.min()) - spread), float(scores.max()) + spread))
+
+
+def plot_predicted_against_true(y: np.ndarray, outputs: np.ndarray, targets: list[str], title: str):
+    """One panel per target: each row's predicted value against its true one, and the diagonal."""
+    fig, axes = figure(5 * len(targets), 4.5, len(targets))
+    for k, ax in enumerate(axes[0]):
+        ax.scatter(y[:, k], outputs[:, k], s=4, alpha=0.4)
+        low, high = float(min(y[:, k].min(), outputs[:, k].min())), float(max(y[:, k].max(), outputs[:, k].max()))
+        ax.plot([low, high], [low, high], color="#e6550d", linewidth=1)
+        ax.set_xlabel(f"true {targets[k]}")
+        ax.set_ylabel("predicted")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_losses(recorder, title: str):
+    """fastai's training and validation loss curves of one stage, epochs marked."""
+    fig, axes = figure(7, 4)
+    ax = axes[0][0]
+    recorder.plot_loss(skip_start=0, show_epochs=True, ax=ax)
+    ax.set_title(title)
+    ax.legend()
     return fig
 
 

@@ -1,7 +1,7 @@
 """Which training rows each chain holds out: one table of folds, shared by every member and seed.
 
-With a group column (SentenceId: a sentence's sub-phrases on both sides would overstate accuracy by
-several points) folds keep each group's rows together (GroupKFold); without one, single-label tasks are
+With a group column (pieces of one document: rows of one group on both sides would overstate the
+held-out score) folds keep each group's rows together (GroupKFold); without one, single-label tasks are
 stratified by the label (StratifiedKFold) and the others split at random (KFold). With `folds: K >= 2`
 every training row is held out by exactly one fold, so each (member, seed) has an out-of-fold
 prediction for every row. With `folds: 1` one seeded fraction of the groups (or rows) is held out
@@ -15,12 +15,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .data import DataError, held_out_groups
+from .data import DataError
 
 if TYPE_CHECKING:  # torch only where tensors are read: the folds job starts seconds sooner
     from .tensors import TokenizedSplit
 
 NEVER_HELD_OUT = -1
+
+
+def held_out_groups(groups: np.ndarray, valid_fraction: float, seed: int) -> np.ndarray:
+    """True for the rows of a seeded random fraction of the *groups*, so no group has rows on
+    both sides; each row its own group holds out a random fraction of rows."""
+    distinct = np.sort(pd.unique(np.asarray(groups)))
+    n_valid = max(1, round(len(distinct) * valid_fraction))
+    chosen = np.random.default_rng(seed).choice(distinct, size=n_valid, replace=False)
+    return np.isin(groups, chosen)
 
 
 def assign_folds(ids, groups: np.ndarray, folds: int, valid_fraction: float, seed: int,

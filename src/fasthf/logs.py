@@ -104,7 +104,7 @@ def _tee_to(path: str | Path | None):
             yield
         except BaseException as error:
             logging.getLogger("fasthf").exception("job failed")
-            if isinstance(error, Exception):  # the one sentence last, where Snakemake's failed-log display ends
+            if isinstance(error, Exception):  # the one-line message last, where Snakemake's failed-log display ends
                 print(f"\nfasthf: {type(error).__name__}: {error}", file=sys.stderr)
             raise
         finally:

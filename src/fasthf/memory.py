@@ -3,10 +3,10 @@
 The competition's own data, used as it is: for each distinct training text (and pair), the mean of its
 targets in the form of the model's outputs: the label distribution for classes (one label if the text
 has one; its argmax is the most frequent label, the lowest on a tie), the share of positives per
-label for multilabel, the mean value for regression. In "Sentiment Analysis on Movie Reviews" about
-15% of the test phrases occur in train.tsv. Only test predictions are touched; a held-out training
-row never occurs on its chain's training side when folds are grouped by sentence, so the memory's gain
-cannot be measured out of fold there, and out-of-fold figures are of the models alone.
+label for multilabel, the mean value for regression. Only test predictions are touched. Where folds
+are grouped and a text occurs in one group only, a held-out row's text never occurs on its chain's
+training side, so memory's gain cannot be measured out of fold, and out-of-fold figures are of the
+models alone.
 """
 from __future__ import annotations
 

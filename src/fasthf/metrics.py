@@ -72,6 +72,10 @@ def rmse(y, outputs) -> float:
     return float(np.sqrt(((np.asarray(outputs, dtype=np.float64) - y) ** 2).mean()))
 
 
+def mse(y, outputs) -> float:
+    return float(((np.asarray(outputs, dtype=np.float64) - y) ** 2).mean())
+
+
 def mae(y, outputs) -> float:
     return float(np.abs(np.asarray(outputs, dtype=np.float64) - y).mean())
 
@@ -95,3 +99,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("mae", mae, False, "scores", ("regression",)),
     Metric("quadratic_kappa", quadratic_kappa, True, "labels", (*SINGLE, "regression")),
 )}
+
+# The losses a blend's weights minimise (`Task.surrogate`): proper scoring rules of the outputs, smooth where
+# a competition's metric may be a step function of the weights.
+BLEND_LOSSES = {"log_loss": log_loss, "bce": log_loss, "mse": mse}

@@ -2,8 +2,6 @@
 put back in row order."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import torch
 
 from .precision import choose_precision, logits_in_fp32
@@ -38,10 +36,3 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
                 out = torch.empty(len(split), logits.shape[-1])
             out[rows] = activation(logits).float().cpu()
     return out if out is not None else torch.empty(0, 0)
-
-
-def outputs_frame(rows, outputs, columns: list[str]) -> pd.DataFrame:
-    """row, then one column per output."""
-    frame = pd.DataFrame(np.asarray(outputs, dtype=np.float64), columns=columns)
-    frame.insert(0, "row", np.asarray(rows))
-    return frame

@@ -14,11 +14,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from fastai.torch_core import num_distrib
 
-    from .architectures import set_threads
+    from .threads import set_threads
     from .distributed import is_main_process
     from .folds import FoldData
     from .tasks import task_from
-    from .training import Stage, TrainSettings, run_stage
+    from .recipe import Stage, TrainSettings
+    from .training import run_stage
 
     args = json.loads((argv or sys.argv[1:])[0])
     import torch

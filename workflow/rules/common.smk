@@ -1,10 +1,12 @@
 import re
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from types import SimpleNamespace
 
 from fasthf.competition import Competition
 from fasthf.config import ensemble_members
-from fasthf.kaggle import COMPETITION_JSON, MISSING_CREDENTIALS, credentials_available
+from fasthf.archive import COMPETITION_JSON
+from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
+from fasthf.recipe import TrainSettings
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
 # A slug alone names a preset: config/competitions/<slug>.yaml.
@@ -28,8 +30,9 @@ PREDICTING = REFITS or CHAINS
 BUILDS_FOR = {name: next(first for first, other in MEMBERS.items() if other["model"] == member["model"])
               for name, member in MEMBERS.items()}
 
-DATA = config["data_dir"]
-RESULTS = config["results_dir"] or f"results/{next(iter(MEMBERS)) if len(MEMBERS) == 1 else 'ensemble'}"
+# Each competition in its own folders unless the config names others: two competitions never share them.
+DATA = config["data_dir"] or f"data/{COMPETITION.slug}"
+RESULTS = config["results_dir"] or f"results/{COMPETITION.slug}"
 LOGS = f"{RESULTS}/logs"
 MEMBER = f"{RESULTS}/{{member}}"
 CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/{{split}}"
@@ -56,9 +59,7 @@ TRAIN_RESOURCES, INFER_RESOURCES = (
 def train_settings(wildcards):
     """TrainSettings for a chain: the config's, seeded with the chain's seed (or the member's first)."""
     seed = int(wildcards.seed) if hasattr(wildcards, "seed") else MEMBERS[wildcards.member]["seeds"][0]
-    keys = ("batch_size", "eval_batch_size", "weight_decay", "mixed_precision", "label_smoothing",
-            "ema_decay")
-    return {**{key: config[key] for key in keys}, "seed": seed}
+    return {**{field.name: config[field.name] for field in fields(TrainSettings)}, "seed": seed}
 
 
 def chain_dir(wildcards):

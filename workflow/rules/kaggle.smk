@@ -25,11 +25,12 @@ rule summary:
     input:
         members=rules.ensemble.output.members,
         metrics=rules.ensemble.output.metrics,
-        memory=rules.phrase_memory.output.counts,
+        memory=rules.memory.output.counts,
         competition=rules.download.output.competition,
         receipt=rules.submit.output.receipt if config["submit"] else [],
     output:
-        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="1. Summary"),
+        table=report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="1. Summary"),
+        page=f"{RESULTS}/summary.rst",  # the report's front page (workflow/report/workflow.rst includes it)
     log:
         f"{LOGS}/summary.log",
     script:

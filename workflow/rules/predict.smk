@@ -51,7 +51,7 @@ rule ensemble:
         "../scripts/ensemble.py"
 
 
-rule phrase_memory:
+rule memory:
     """Final test outputs: the ensemble's, except test texts found verbatim in the training file take what it says."""
     input:
         outputs=rules.ensemble.output.test,
@@ -60,19 +60,19 @@ rule phrase_memory:
         competition=rules.download.output.competition,
     output:
         predictions=f"{RESULTS}/predictions.csv",
-        counts=report(f"{RESULTS}/memory.csv", caption="../report/phrase_memory.rst", category="Ensemble"),
+        counts=report(f"{RESULTS}/memory.csv", caption="../report/memory.rst", category="Ensemble"),
     params:
-        enabled=config["phrase_memory"],
+        enabled=config["memory"],
     log:
-        f"{LOGS}/phrase_memory.log",
+        f"{LOGS}/memory.log",
     script:
-        "../scripts/phrase_memory.py"
+        "../scripts/memory.py"
 
 
 rule submission:
     """submission.csv in the sample submission's form, validated against it before it is written."""
     input:
-        predictions=rules.phrase_memory.output.predictions,
+        predictions=rules.memory.output.predictions,
         sample_submission=rules.download.output.sample_submission,
         test=rules.download.output.test,
         competition=rules.download.output.competition,

@@ -1,6 +1,7 @@
 """Snakemake entry point: competition files from Kaggle or a local archive, unpacked, checked, task inferred."""
 from pathlib import Path
 
+from fasthf.archive import extract_competition
 from fasthf import kaggle
 from fasthf.competition import Competition
 from fasthf.logs import job_log
@@ -9,5 +10,5 @@ with job_log(snakemake.log[0], network=True):
     competition = Competition.from_config(snakemake.params.competition)
     data_dir = Path(snakemake.output.train).parent
     archive = snakemake.input.archive or kaggle.download_competition(competition.slug, data_dir)
-    paths = kaggle.extract_competition(archive, data_dir, competition)
+    paths = extract_competition(archive, data_dir, competition)
     print(f"competition files from {archive}: " + ", ".join(str(p) for p in paths.values()))

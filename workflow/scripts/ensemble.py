@@ -4,9 +4,11 @@ from collections import defaultdict
 import pandas as pd
 
 from fasthf.competition import Competition
-from fasthf.ensemble import Member, Predictions, evaluate_ensemble, final_row, mean, out_of_fold, plot_scores
+from fasthf.ensemble import Member, evaluate_ensemble, final_row
+from fasthf.evaluation import plot_scores
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
+from fasthf.outputs import Predictions, mean, out_of_fold
 
 
 with job_log(snakemake.log[0]):
@@ -15,7 +17,7 @@ with job_log(snakemake.log[0]):
     held_out, test, seconds, models = defaultdict(list), defaultdict(list), defaultdict(float), {}
     for chain, held_out_csv in zip(snakemake.params.chains, snakemake.input.held_out):
         models[chain["member"]] = chain["model"]
-        held_out[chain["member"], chain["seed"]].append(Predictions.from_frame(pd.read_csv(held_out_csv)))
+        held_out[chain["member"], chain["seed"]].append(Predictions.read(held_out_csv))
     # A chain's time: its training (its held-out rows predicted by its last stage's validation pass) and,
     # for the chains that predict the test rows, that prediction.
     for chain, stages_csv in zip(snakemake.params.trained, snakemake.input.stages):
@@ -23,7 +25,7 @@ with job_log(snakemake.log[0]):
     # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
     # the out-of-fold figure and the weights, and predict no test rows.
     for chain, test_csv, timing_json in zip(snakemake.params.predicting, snakemake.input.test, snakemake.input.timing):
-        test[chain["member"], chain["seed"]].append(Predictions.from_frame(pd.read_csv(test_csv)))
+        test[chain["member"], chain["seed"]].append(Predictions.read(test_csv))
         seconds[chain["member"], chain["seed"]] += read_json(timing_json)["test"]["seconds"]
     members = [Member(name, model,
                       oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
@@ -38,9 +40,8 @@ with job_log(snakemake.log[0]):
     table = result["table"]
     write_csv(snakemake.output.members, table)
     save_figure(snakemake.output.score_plot, plot_scores(table, metric))
-    oof = result["oof"].to_frame()
-    write_csv(snakemake.output.oof, oof)
-    write_csv(snakemake.output.test, result["test"].to_frame())
+    result["oof"].write(snakemake.output.oof)
+    result["test"].write(snakemake.output.test)
     write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
     score = float(final_row(table, result["decision"])[metric.name])
     save_figure(snakemake.output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
@@ -48,7 +49,7 @@ with job_log(snakemake.log[0]):
     write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
                                           "greater_is_better": metric.greater_is_better,
                                           "blend_loss": task.surrogate, "task": task.kind,
-                                          "oof_rows": int(len(oof)), "weights": result["weights"],
+                                          "oof_rows": int(len(result["oof"].rows)), "weights": result["weights"],
                                           "folds": int(folds.fold[folds.fold >= 0].nunique()),
                                           "decision": result["decision"],
                                           "test_outputs": ("each member's refit on every training row"

@@ -9,4 +9,4 @@ with job_log(snakemake.log[0]):
     info = {**snakemake.params.info, "max_length": read_json(snakemake.input.tensors)["max_length"],
             "competition": competition.slug, "task": task.describe()}
     export_bundle(snakemake.input.model, snakemake.input.pretrained, snakemake.output[0], info)
-    print(f"bundle written to {snakemake.output[0]}; try: fasthf predict --bundle {snakemake.output[0]} \"a fine movie\"")
+    print(f"bundle written to {snakemake.output[0]}; try: fasthf predict --bundle {snakemake.output[0]} \"a text\"")

@@ -2,11 +2,13 @@
 were predicted by its last stage's validation pass (`valid_outputs.csv`)."""
 import time
 
-from fasthf.architectures import load_checkpoint, set_threads
+from fasthf.architectures import load_checkpoint
+from fasthf.threads import set_threads
 from fasthf.competition import Competition
-from fasthf.io import write_csv, write_json
+from fasthf.io import write_json
 from fasthf.logs import job_log
-from fasthf.prediction import outputs_frame, predict_probs
+from fasthf.outputs import Predictions
+from fasthf.prediction import predict_probs
 from fasthf.tensors import TokenizedSplit
 
 with job_log(snakemake.log[0]):
@@ -17,7 +19,7 @@ with job_log(snakemake.log[0]):
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)
-    write_csv(snakemake.output.test, outputs_frame(test.rows, outputs, task.output_columns))
+    Predictions(test.rows.numpy(), outputs.numpy()).write(snakemake.output.test)
     timing = {"test": {"rows": len(test), "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)
     print(f"test: {len(test)} rows in {timing['test']['seconds']} s")

@@ -6,6 +6,7 @@ from fasthf.competition import Competition
 from fasthf.logs import job_log
 
 with job_log(snakemake.log[0], network=True):
-    _, task = Competition.load(snakemake.input.competition)
-    info = fetch_pretrained(snakemake.params.model, task.output_names, snakemake.output[0], snakemake.params.seed)
+    competition, task = Competition.load(snakemake.input.competition)
+    info = fetch_pretrained(snakemake.params.model, task.output_names, snakemake.output[0], snakemake.params.seed,
+                            competition.add_prefix_space)
     print(json.dumps(info, indent=2))

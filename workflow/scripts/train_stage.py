@@ -1,12 +1,13 @@
 """Snakemake entry point: one training stage of one chain from the previous stage's checkpoint."""
 from pathlib import Path
 
-from fasthf.architectures import set_threads
+from fasthf.threads import set_threads
 from fasthf.competition import Competition
 from fasthf.folds import FoldData, fold_number
 from fasthf.io import read_json
 from fasthf.logs import job_log
-from fasthf.training import Stage, TrainSettings, train_stage
+from fasthf.recipe import Stage, TrainSettings
+from fasthf.training import train_stage
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)

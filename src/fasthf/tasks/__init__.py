@@ -1,0 +1,31 @@
+"""Task kinds: what a competition asks the model to predict, and everything that follows from it.
+
+One small class per kind owns its head size, loss, activation, fastai metrics, decoding, the targets it
+accepts, the blend's loss and its submission columns, as fastai pairs a loss with `activation` and
+`decodes`. A task is made from the training file (`fit`): single-label classes (strings or integers)
+are found there unless the description names them. Adding a kind means adding one module here
+with its class, and the class to `TASKS`.
+
+    binary, multiclass   Classification: one label per text; cross-entropy (label smoothing allowed);
+                         softmax; outputs: one probability per class
+    multilabel           MultiLabel: several 0/1 targets at once; BCE with logits; sigmoid; one
+                         probability per target
+    regression           Regression: one or more float targets; MSE; identity; one value per target
+"""
+from __future__ import annotations
+
+from .base import Task
+from .classification import Binary, Classification
+from .multilabel import MultiLabel
+from .regression import Regression
+
+TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression)}
+
+
+def task_from(described: dict) -> Task:
+    """The task a `describe()` wrote (competition.json, a bundle's fasthf.json)."""
+    classes = described.get("classes")
+    return TASKS[described["kind"]](described["targets"], classes, described.get("label_names"))
+
+
+__all__ = ["TASKS", "Binary", "Classification", "MultiLabel", "Regression", "Task", "task_from"]

@@ -1,0 +1,73 @@
+"""Multi-label classification: several 0/1 targets per text, each its own probability."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..targets import TargetError, first_bad_line, numbers_of, numbers_problem
+from .base import Task
+
+
+class MultiLabel(Task):
+    """Several 0/1 targets per text, each its own probability."""
+    kind = "multilabel"
+    default_metric = "roc_auc"
+    surrogate = "bce"
+
+    def activation(self, logits):
+        return logits.float().sigmoid()
+
+    def loss_func(self, label_smoothing: float = 0.0):
+        from fastai.losses import BCEWithLogitsLossFlat
+
+        return BCEWithLogitsLossFlat()
+
+    def fastai_metrics(self):
+        from fastai.metrics import accuracy_multi
+
+        return [accuracy_multi]
+
+    def encode(self, frame, path="train"):
+        columns = []
+        for column in self.targets:
+            numbers = numbers_of(frame, column, path, "0 or 1")
+            bad = ~np.isin(numbers, (0, 1))
+            if bad.any():
+                raise TargetError(f"{path}: line {first_bad_line(frame, bad)}: column '{column}': "
+                                  f"{frame[column].iloc[int(np.flatnonzero(bad)[0])]!r} is not 0 or 1 "
+                                  f"({int(bad.sum())} such rows); a multilabel target is 0 or 1")
+            columns.append(numbers)
+        return np.stack(columns, axis=1).astype(np.float32)
+
+    def decode(self, outputs):
+        return (np.asarray(outputs) >= 0.5).astype(np.int64)
+
+    def answer_names(self, outputs):
+        return [", ".join(t for t, on in zip(self.targets, row) if on) or "none" for row in self.decode(outputs)]
+
+    def check_submission_column(self, column, values, form):
+        if form == "labels":
+            return numbers_problem(column, values, lambda v: np.isin(v, (0, 1)), "0 or 1")
+        return numbers_problem(column, values, lambda p: (p >= 0) & (p <= 1), "probabilities from 0 to 1")
+
+    def submission_values(self, outputs, columns, form):
+        answers = outputs if form == "probabilities" else self.decode(outputs)
+        return {column: answers[:, self.targets.index(column)] for column in columns}
+
+    def diagnostics(self, y, outputs):
+        from ..metrics import roc_auc_columns
+
+        auc = roc_auc_columns(y, outputs)
+        return pd.DataFrame({"target": self.targets, "positives": y.sum(axis=0).astype(int), "roc_auc": auc,
+                             "accuracy": ((outputs >= 0.5) == y).mean(axis=0)})
+
+    def per_output_scores(self, y, outputs):
+        table = self.diagnostics(y, outputs)
+        return {f"roc_auc {name}": float(auc) for name, auc in zip(table.target, table.roc_auc)}
+
+    def plot_diagnostics(self, y, outputs, title):
+        """ROC AUC per label, as bars."""
+        from ..evaluation import plot_bars
+
+        table = self.diagnostics(y, outputs)
+        return plot_bars(table.target.tolist(), table.roc_auc, "out-of-fold ROC AUC", title, xlim=(0, 1.1))

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from fasthf.tensors import Padding
+from fasthf.prediction import predict_probs
+from fasthf.tasks import MultiLabel, Regression
+from helpers import ragged
+
+
+class SumModClassifier(nn.Module):
+    """Predicts class (sum of the real tokens) mod 5: each row's answer depends only on its own tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(10.0))
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        total = (input_ids * attention_mask).sum(dim=1)
+        return SequenceClassifierOutput(logits=nn.functional.one_hot(total % 5, 5).float() * self.scale)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_predictions_come_back_in_dataset_order(side):
+    rng = np.random.default_rng(1)
+    rows = [rng.integers(1, 50, size=int(n)).tolist() for n in rng.integers(1, 30, size=500)]
+    split = ragged(rows, padding=Padding(0, 0, side))
+    # Batches really do visit rows in another order, so a missing restoration would show.
+    assert split.longest_first().tolist() != list(range(len(rows)))
+
+    probs = predict_probs(SumModClassifier(), split, batch_size=64, device="cpu")
+
+    assert probs.shape == (len(rows), 5)
+    assert torch.allclose(probs.sum(dim=1), torch.ones(len(rows)))
+    assert probs.argmax(dim=1).tolist() == [sum(r) % 5 for r in rows]
+
+
+@pytest.mark.parametrize("task, check", [
+    (MultiLabel(["a", "b", "c", "d", "e"]), lambda out, logits: torch.allclose(out, logits.sigmoid())),
+    (Regression(["a", "b", "c", "d", "e"]), lambda out, logits: torch.allclose(out, logits)),
+])
+def test_prediction_applies_the_tasks_activation(task, check):
+    rows = [[1, 2], [3], [4, 5, 6]]
+    split = ragged(rows)
+    outputs = predict_probs(SumModClassifier(), split, batch_size=2, device="cpu", activation=task.activation)
+    logits = torch.nn.functional.one_hot(torch.tensor([sum(r) % 5 for r in rows]), 5).float() * 10
+    assert check(outputs, logits)
