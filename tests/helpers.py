@@ -185,3 +185,17 @@ def rendered_text(page: Path, timeout_s: float = 120) -> str:
     assert done.returncode == 0, done.stderr[-2000:]
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", done.stdout, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)))
+
+
+def readme_commands() -> list[str]:
+    """Every command of the README's bash blocks, one per line (continuations joined, comments dropped)."""
+    import re
+
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    commands = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            command = re.sub(r"\s+#.*$", "", line).strip()
+            if command and not command.startswith("#"):
+                commands.append(re.sub(r"\s+", " ", command))
+    return commands

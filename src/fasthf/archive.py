@@ -93,7 +93,7 @@ def _check_agreement(competition: Competition, train, test, sample, archive) -> 
 
 
 def _naming_member(reader, staging: Path, archive):
-    """`reader` whose errors name the archive's member (`train.tsv (in archive.zip)`), not the staging
+    """`reader` whose errors name the archive's member (`train.csv (in archive.zip)`), not the staging
     folder the file was unpacked into and that is gone by the time anyone reads the message."""
     def read(path: Path):
         try:

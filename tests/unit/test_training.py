@@ -45,3 +45,40 @@ def test_fastais_hyper_parameters_reach_the_torch_optimizer():
     assert [g["lr"] for g in groups] == [1e-4, 2e-4]
     assert all(g["betas"] == (0.85, 0.99) and g["weight_decay"] == 0.05 and g["eps"] == 1e-5 for g in groups)
     assert all(g["fused"] for g in groups)  # parameters on the CPU: torch's fused kernel
+
+
+def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_model_folder, tmp_path):
+    """run_stage on a tiny BERT: freeze_to(-1) trains the head only, and the stage's files are all there."""
+    import json
+
+    import pandas as pd
+
+    from fasthf.architectures import load_pretrained
+    from fasthf.folds import FoldData
+    from fasthf.outputs import Predictions
+    from fasthf.recipe import Stage, TrainSettings
+    from fasthf.tensors import tokenize_split
+    from fasthf.training import run_stage
+    from helpers import SENTIMENT_TASK, label_names
+
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
+    model.save_pretrained(tmp_path / "start")
+    split, _ = tokenize_split(["a fine film", "dull", "not good", "great fun"] * 10, tokenizer, 16,
+                              labels=np.array([4, 0, 1, 3] * 10))
+    split.save(tmp_path / "train.safetensors")
+    pd.DataFrame({"row": range(40), "id": range(40), "group": np.arange(40) // 4,
+                  "fold": np.where(np.arange(40) < 8, 0, -1)}).to_csv(tmp_path / "folds.csv", index=False)
+    data = FoldData(str(tmp_path / "train.safetensors"), str(tmp_path / "folds.csv"), 0)
+    stage = Stage(freeze_to=-1, epochs=2, lr_max=1e-3, name="head")
+    metrics = run_stage(stage, 1, tmp_path / "start", data, tmp_path / "stage", TrainSettings(batch_size=8), SENTIMENT_TASK)
+
+    out = tmp_path / "stage"
+    assert {p.name for p in out.iterdir()} >= {"model", "metrics.json", "valid_outputs.csv", "history.csv",
+                                                "groups.csv", "loss.png"}
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert metrics["train_rows"] == 32 and metrics["valid_rows"] == 8 and metrics["validation"] == "held out"
+    groups = pd.read_csv(out / "groups.csv")
+    assert groups.trainable.tolist() == [False] * (len(groups) - 1) + [True]
+    assert len(pd.read_csv(out / "history.csv")) == 2
+    held_out = Predictions.read(out / "valid_outputs.csv")
+    assert held_out.rows.tolist() == list(range(8)) and np.allclose(held_out.outputs.sum(axis=1), 1, atol=1e-5)
