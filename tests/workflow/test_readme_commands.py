@@ -1,6 +1,6 @@
 """The README's main job and what it says to run after it, as it writes them, in a fresh copy of the
 workflow: Kaggle is the stand-in CLI (tests/fake_kaggle.py) and, the hub being out of reach, the model
-is a tiny random RoBERTa given as `--config model=` (the one word added to the README's command)."""
+is a tiny random RoBERTa given as `--config model=` (the one word added to the README's snakemake commands)."""
 import json
 import os
 import shlex
@@ -18,12 +18,13 @@ def readme_command(start: str) -> list[str]:
 
 
 def test_the_main_job_then_the_report_predict_and_validate(tmp_path, tiny_model_folder):
+    (tmp_path / "clone").mkdir()
     workdir = copy_workflow(tmp_path / "clone")
     env = {**os.environ, **fake_kaggle_env(tmp_path, "secret-token-789")}  # KAGGLE_API_TOKEN, as exported
     main_job = readme_command("snakemake --cores 1")
     assert main_job == ["snakemake", "--cores", "1"]
-    done = subprocess.run([*main_job, "--config", f"model={tiny_model_folder('roberta')}"], cwd=workdir, env=env,
-                          capture_output=True, text=True)
+    model = ["--config", f"model={tiny_model_folder('roberta')}"]
+    done = subprocess.run([*main_job, *model], cwd=workdir, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert calls[0].startswith(f"competitions download -c {SLUG} -p data/{SLUG}")
@@ -37,8 +38,8 @@ def test_the_main_job_then_the_report_predict_and_validate(tmp_path, tiny_model_
     assert json.loads(tokenizer_config.read_text())["add_prefix_space"]
 
     report = readme_command("snakemake --report")
-    subprocess.run(report, cwd=workdir, check=True, capture_output=True)
-    first_page = rendered_text(workdir / report[-1]).split("Save as SVG")[0]
+    subprocess.run([*report, *model], cwd=workdir, check=True, capture_output=True)
+    first_page = rendered_text(workdir / report[2]).split("Save as SVG")[0]
     assert "public score 0.61234" in first_page and f"competition {SLUG}" in first_page
 
     predicted = subprocess.run(readme_command("fasthf predict"), cwd=workdir, capture_output=True, text=True)
