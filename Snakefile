@@ -3,6 +3,8 @@
 #         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
 #         ensemble (out-of-fold blend, the competition's metric) -> memory -> submission
 #         -> submit (and the public score) -> summary; export (inference bundle of an ensemble of one).
+#         A code competition (route: notebook): package -> upload_package; kernel -> push_kernel -> run_kernel
+#         -> submit (the kernel's output).
 # The competition is data: config `competition` (a preset of config/competitions/, or a description).
 # Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
@@ -36,12 +38,18 @@ localrules:
     submission,
     summary,
     export,
+    package,
+    kernel,
+    upload_package,
+    push_kernel,
+    run_kernel,
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/notebook.smk"
 include: "workflow/rules/kaggle.smk"
 
 

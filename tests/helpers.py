@@ -94,8 +94,9 @@ stages:
 """
 
 # Rules that run where Snakemake runs (the Snakefile's localrules): the internet steps and the light jobs.
-NETWORK_RULES = {"download", "pretrained", "submit"}
-LIGHT_RULES = {"folds", "stages_table", "memory", "submission", "summary", "export"}  # tables, a copy
+NETWORK_RULES = {"download", "pretrained", "submit", "upload_package", "push_kernel", "run_kernel"}
+LIGHT_RULES = {"folds", "stages_table", "memory", "submission", "summary", "export",  # tables, copies
+               "package", "kernel"}
 
 # Every job on one core, two at a time on two cores: a tiny model's job is mostly Python starting up,
 # one core's work, so two chains side by side take little more than one (and torch's threads never

@@ -4,6 +4,7 @@
     fasthf predict --bundle results/<slug>/bundle --file texts.txt   (or texts on stdin)
     fasthf validate-submission results/<slug>/submission.csv --sample data/<slug>/<sample submission>
         [--competition data/<slug>/competition.json]   (default: beside the sample; the download step writes it)
+    fasthf apply-package results/<slug>/package --test test.csv --sample sample_submission.csv --out submission.csv
 """
 from __future__ import annotations
 
@@ -65,6 +66,20 @@ def validate_submission_command(args) -> int:
     return 0
 
 
+def apply_package_command(args) -> int:
+    import logging
+
+    from .package import apply_package
+
+    for path in (args.test, args.sample):
+        if not Path(path).is_file():
+            raise UsageError(f"{path}: file not found")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    submission = apply_package(args.package, args.test, args.sample, args.out, precision=args.precision)
+    print(f"{args.out}: {len(submission)} rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fasthf", description="fasthf: Kaggle text competition tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--sample", required=True, help="the competition's sample submission (in data/<slug>/)")
     check.add_argument("--competition", help="competition.json (default: beside the sample)")
     check.set_defaults(run=validate_submission_command)
+
+    apply = commands.add_parser("apply-package", help="the submission for a test file, from an inference package")
+    apply.add_argument("package", help="the folder the package rule wrote (results/<slug>/package)")
+    apply.add_argument("--test", required=True, help="the test file (the public one, or any in its layout)")
+    apply.add_argument("--sample", required=True, help="the sample submission: its columns and their order")
+    apply.add_argument("--out", default="submission.csv", help="where to write the submission (default submission.csv)")
+    apply.add_argument("--precision", choices=SETTINGS, default=None,
+                       help="as the package says (the pipeline's mixed_precision) unless given")
+    apply.set_defaults(run=apply_package_command)
 
     args = parser.parse_args(argv)
     try:

@@ -12,6 +12,7 @@
       task: auto                        # auto | binary | multiclass | multilabel | regression
       metric: f1                        # null: the task's default
       submission: auto                  # auto | labels | probabilities
+      route: file                       # file: upload submission.csv; notebook: a code competition
 
 Everything downstream reads this description and the task made from the training file (`fit`);
 the download step writes both to `competition.json`, with what `task: auto` inferred and why.
@@ -36,6 +37,7 @@ from .tasks import TASKS, Task, task_from
 log = logging.getLogger(__name__)
 
 SUBMISSION_FORMS = ("auto", "labels", "probabilities")
+ROUTES = ("file", "notebook")  # how Kaggle takes a submission: a file upload, or a notebook it runs (code competitions)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Competition:
     integer_columns: tuple[str, ...] = ()
     text_separator: str = " | "
     add_prefix_space: bool = False  # each text is a piece cut from a longer one: see architectures.load_pretrained
+    route: str = "file"
 
     @classmethod
     def from_config(cls, value: str | dict, presets: str | Path = "config/competitions") -> "Competition":
@@ -85,6 +88,9 @@ class Competition:
             raise ValueError(f"competition.task: {self.task!r}; use auto or one of {sorted(TASKS)}")
         if self.submission not in SUBMISSION_FORMS:
             raise ValueError(f"competition.submission: {self.submission!r}; use one of {SUBMISSION_FORMS}")
+        if self.route not in ROUTES:
+            raise ValueError(f"competition.route: {self.route!r}; use file (a submission.csv upload) or notebook (a "
+                             f"code competition)")
         missing = [k for k in ("train", "test", "sample_submission") if k not in self.files]
         if missing:
             raise ValueError(f"competition.files: names no {missing} file")
@@ -193,21 +199,29 @@ class Competition:
             return self.submission
         return "labels" if self.metric_of(task).uses == "labels" else "probabilities"
 
-    def save(self, path, task: Task, why: str) -> None:
+    def describe(self) -> dict:
+        """The description as JSON takes it (competition.json, the inference package)."""
         data = asdict(self)
         data["labels"] = None if self.labels is None else [[k, v] for k, v in self.labels.items()]
-        write_json(path, {"competition": data, "task": task.describe(), "inferred": why,
+        return data
+
+    @classmethod
+    def from_description(cls, data: dict) -> "Competition":
+        described = dict(data)
+        for key in ("text", "target", "integer_columns"):
+            described[key] = tuple(described[key])
+        described["labels"] = None if described["labels"] is None else dict(map(tuple, described["labels"]))
+        return cls(**described)
+
+    def save(self, path, task: Task, why: str) -> None:
+        write_json(path, {"competition": self.describe(), "task": task.describe(), "inferred": why,
                           "metric": self.metric_of(task).name})
 
     @classmethod
     def load(cls, path) -> tuple["Competition", Task]:
         """The description and the task the download step wrote (competition.json)."""
         data = read_json(path)
-        described = dict(data["competition"])
-        for key in ("text", "target", "integer_columns"):
-            described[key] = tuple(described[key])
-        described["labels"] = None if described["labels"] is None else dict(map(tuple, described["labels"]))
-        return cls(**described), task_from(data["task"])
+        return cls.from_description(data["competition"]), task_from(data["task"])
 
 
 def _integer_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series:

@@ -95,6 +95,12 @@ def read_ledger(ledger: str | Path) -> list[dict]:
     return [json.loads(line) for line in ledger.read_text().splitlines() if line.strip()]
 
 
+def submit_message(template: str, model: str, metrics: dict) -> str:
+    """The submission's description from the config's `submit_message` ({model}, {metric}, {score}, {<metric>})."""
+    return template.format(model=model, metric=metrics["metric"], score=metrics["score"],
+                           **{metrics["metric"]: metrics["score"]})
+
+
 def submit(competition: str, submission: str | Path, message: str, receipt: str | Path, ledger: str | Path,
            oof_score: float | None = None, metric: str = "accuracy", score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
     """Upload `submission` with `kaggle competitions submit`, once per file content, then wait for its
@@ -172,4 +178,38 @@ def submissions_table(ledger: str | Path) -> "pd.DataFrame":
     import pandas as pd
 
     columns = ["submitted_at", "message", "metric", "oof_score", "public_score", "score_status", "file"]
-    return pd.DataFrame([{key: r.get(key) for key in columns} for r in read_ledger(ledger)], columns=columns)
+    submitted = [r for r in read_ledger(ledger) if r.get("step", "submit") == "submit"]  # not the notebook route's other steps
+    return pd.DataFrame([{key: r.get(key) for key in columns} for r in submitted], columns=columns)
+
+
+def takes_notebooks_only(competition: str, api=None) -> bool | None:
+    """Whether the Kaggle API says `competition` takes kernel (notebook) submissions only; None where it
+    cannot be asked (no token, no network): the description is then trusted. Through the kaggle package's
+    Python API, since the CLI's competition listing does not print that field."""
+    if api is None:
+        if not credentials_available():
+            return None
+        try:
+            from kaggle.api.kaggle_api_extended import KaggleApi
+
+            api = KaggleApi()
+            api.authenticate()
+        except Exception as error:  # the library's errors vary: no network, a refused token
+            log.info("could not ask Kaggle how %s takes submissions (%s); trusting the description", competition,
+                     str(error).splitlines()[0][:200] if str(error) else type(error).__name__)
+            return None
+    try:
+        response = api.competitions_list(search=competition)
+        found = [c for c in (response.competitions if response else [])
+                 if str(c.ref).rstrip("/").split("/")[-1] == competition]
+    except Exception as error:
+        log.info("could not list %s on Kaggle (%s); trusting the description", competition, type(error).__name__)
+        return None
+    return bool(found[0].is_kernels_submissions_only) if found else None
+
+
+def check_route(competition: str, route: str, api=None) -> None:
+    """A description that says `file` for a competition Kaggle runs as a code competition stops here."""
+    if route == "file" and takes_notebooks_only(competition, api):
+        raise KaggleError(f"Kaggle takes only notebook submissions for {competition}, but its description says "
+                          f"route: file; set competition.route: notebook (README, Code competitions)")

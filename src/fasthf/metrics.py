@@ -4,7 +4,8 @@ Each metric says which task kinds it scores, whether greater is better, and whet
 scores holds labels or scores (probabilities, values): the submission's form follows from that.
 Formulas as Kaggle states them: F1 of the positive class for a binary task, macro F1 for several
 classes; multi-class log loss with probabilities clipped to [1e-15, 1 - 1e-15]; ROC AUC of the
-positive class, or the mean of the column-wise AUCs for several targets; RMSE over every target;
+positive class, or the mean of the column-wise AUCs for several targets; RMSE over every target, and
+MCRMSE, the mean of each target's RMSE;
 quadratic weighted kappa on the labels.
 """
 from __future__ import annotations
@@ -76,6 +77,11 @@ def mse(y, outputs) -> float:
     return float(((np.asarray(outputs, dtype=np.float64) - y) ** 2).mean())
 
 
+def mcrmse(y, outputs) -> float:
+    """Mean column-wise RMSE: each target's RMSE, averaged over the targets."""
+    return float(np.sqrt(((np.asarray(outputs, dtype=np.float64) - y) ** 2).mean(axis=0)).mean())
+
+
 def mae(y, outputs) -> float:
     return float(np.abs(np.asarray(outputs, dtype=np.float64) - y).mean())
 
@@ -96,6 +102,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("log_loss", log_loss, False, "scores", (*SINGLE, "multilabel")),
     Metric("roc_auc", roc_auc, True, "scores", (*SINGLE, "multilabel")),
     Metric("rmse", rmse, False, "scores", ("regression",)),
+    Metric("mcrmse", mcrmse, False, "scores", ("regression",)),
     Metric("mae", mae, False, "scores", ("regression",)),
     Metric("quadratic_kappa", quadratic_kappa, True, "labels", (*SINGLE, "regression")),
 )}

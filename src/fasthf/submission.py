@@ -36,15 +36,52 @@ def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competi
     return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
 
 
+def submission_for_test(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition,
+                        task: Task) -> pd.DataFrame:
+    """A submission for every id of a test file (a code competition's hidden test too): the sample gives
+    the columns and their order; rows follow the sample where it lists exactly these ids (the public test),
+    else the test file's order (the sample may still be the public one when the hidden test is swapped in)."""
+    ids = pd.Series(np.asarray(test_ids))
+    if set(sample[competition.id].astype(str)) == set(ids.astype(str)) and len(sample) == len(ids):
+        return make_submission(test_ids, outputs, sample, competition, task)
+    form = competition.submission_form(task)
+    values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample), form)
+    return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
+
+
+def form_problems(submission: pd.DataFrame, columns: list[str], competition: Competition, task: Task) -> list[str]:
+    """What makes the submission's columns or answers unacceptable, whatever its ids."""
+    if list(submission.columns) != list(columns):
+        return [f"columns are {list(submission.columns)}, expected {list(columns)}"]
+    problems = []
+    if submission[competition.id].duplicated().any():
+        problems.append(f"{int(submission[competition.id].duplicated().sum())} {competition.id}s appear twice")
+    form = competition.submission_form(task)
+    for column in columns:
+        if column != competition.id:
+            problem = task.check_submission_column(column, submission[column], form)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def write_checked(path: str | Path, submission: pd.DataFrame, competition: Competition, task: Task) -> None:
+    """Check the form, then write; where no sample lists the ids (a hidden test), the form is what can be checked."""
+    problems = form_problems(submission, list(submission.columns), competition, task)
+    if problems:
+        raise SubmissionError("invalid submission:\n  - " + "\n  - ".join(problems))
+    with atomic_path(path) as tmp:
+        submission.to_csv(tmp, index=False)
+
+
 def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition,
                         task: Task) -> list[str]:
     """Everything that makes `submission` differ in form from `sample` (same columns, same ids in the
     same order, answers the task and form allow); an empty list means it is valid."""
-    problems = []
-    id_column = competition.id
+    problems = form_problems(submission, list(sample.columns), competition, task)
     if list(submission.columns) != list(sample.columns):
-        problems.append(f"columns are {list(submission.columns)}, expected {list(sample.columns)}")
         return problems
+    id_column = competition.id
     if len(submission) != len(sample):
         problems.append(f"{len(submission)} rows, the sample submission has {len(sample)}")
     ids = submission[id_column].astype(str)
@@ -60,11 +97,6 @@ def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competit
         row = int(np.flatnonzero(ids != expected)[0])
         problems.append(f"{id_column}s are in a different order than the sample submission from row {row + 2} "
                         f"(got {ids[row]}, expected {expected[row]})")
-    form = competition.submission_form(task)
-    for column in competition.answer_columns(sample):
-        problem = task.check_submission_column(column, submission[column], form)
-        if problem:
-            problems.append(problem)
     return problems
 
 

@@ -93,3 +93,11 @@ def test_a_metric_the_task_cannot_take_is_refused_naming_the_key(tmp_path):
     with pytest.raises(ValueError, match="competition.metric: f1 does not score a regression task"):
         extract_competition(FIXTURE["commonlitreadabilityprize"], tmp_path / "data", competition)
     assert not (tmp_path / "data" / "competition.json").exists()
+
+
+def test_the_route_is_file_or_notebook_and_travels_in_the_description():
+    with pytest.raises(ValueError, match="competition.route: 'kernel'; use file .* or notebook"):
+        Competition.from_config({"slug": "x", "route": "kernel"})
+    code = preset("commonlitreadabilityprize")
+    assert code.route == "notebook" and preset("spooky-author-identification").route == "file"
+    assert Competition.from_description(json.loads(json.dumps(code.describe()))) == code

@@ -36,6 +36,15 @@ def test_every_preset_is_valid_on_top_of_the_defaults(preset):
     validate({**load("config.yaml"), **load(preset)}, SCHEMA)
 
 
+@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "config" / "competitions").glob("*.yaml")))
+def test_every_competition_preset_is_valid_and_describes_its_competition(preset):
+    from fasthf.competition import Competition
+
+    config = {**load("config.yaml"), **load(f"config/competitions/{preset}")}
+    validate(config, SCHEMA)
+    assert Competition.from_config(config["competition"]).slug == preset.removesuffix(".yaml")
+
+
 def test_the_fp32_cpu_preset_is_the_cpu_preset_with_its_first_seed_alone():
     cpu, fp32 = load("config/cpu.yaml"), load("config/cpu-fp32.yaml")
     assert fp32["members"] == [{**m, "seeds": m["seeds"][:1]} for m in cpu["members"]]

@@ -112,3 +112,34 @@ def test_listing_errors_are_retried_and_a_score_that_never_comes_does_not_block(
     assert receipt["uploaded_now"] is False and receipt["public_score"] == 0.6
     assert sum(line.startswith("competitions submit ") for line in fake_cli.read_text().splitlines()) == 1
     assert kaggle.submissions_table(ledger).public_score.tolist() == [0.6]
+
+
+class FakeApi:
+    """What the kaggle package's Python API answers about a competition (the CLI does not print the field)."""
+
+    def __init__(self, kernels_only):
+        from types import SimpleNamespace
+
+        self.response = SimpleNamespace(competitions=[
+            SimpleNamespace(ref="https://www.kaggle.com/competitions/other-one", is_kernels_submissions_only=False),
+            SimpleNamespace(ref="https://www.kaggle.com/competitions/some-code-competition",
+                            is_kernels_submissions_only=kernels_only)])
+
+    def competitions_list(self, search=None):
+        return self.response
+
+
+def test_a_file_route_for_a_competition_kaggle_runs_as_notebooks_is_refused():
+    with pytest.raises(kaggle.KaggleError, match="Kaggle takes only notebook submissions for some-code-competition, but "
+                                                 "its description says route: file; set competition.route: notebook"):
+        kaggle.check_route("some-code-competition", "file", api=FakeApi(kernels_only=True))
+    kaggle.check_route("some-code-competition", "notebook", api=FakeApi(kernels_only=True))
+    kaggle.check_route("some-code-competition", "file", api=FakeApi(kernels_only=False))
+    assert kaggle.takes_notebooks_only("not-listed", api=FakeApi(True)) is None  # unknown: the description stands
+
+
+def test_without_a_token_kaggle_is_not_asked(monkeypatch, tmp_path):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path))
+    assert kaggle.takes_notebooks_only("some-code-competition") is None

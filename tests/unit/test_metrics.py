@@ -31,3 +31,10 @@ def test_the_blend_losses_are_the_metrics_own_formulas():
     assert BLEND_LOSSES["log_loss"](y, outputs) == METRICS["log_loss"].score(y, outputs)
     values = np.array([[1.0], [2.0]])
     assert BLEND_LOSSES["mse"](values, values + 0.5) == pytest.approx(0.25)
+
+
+def test_mcrmse_is_the_mean_of_each_columns_rmse():
+    y = np.array([[3.0, 2.0], [4.0, 2.0], [2.5, 3.0]])
+    outputs = y + np.array([[0.5, 0.0], [-0.5, 0.0], [0.5, 1.0]])
+    assert METRICS["mcrmse"].score(y, outputs) == pytest.approx((0.5 + np.sqrt(1 / 3)) / 2)
+    assert METRICS["mcrmse"].tasks == ("regression",) and not METRICS["mcrmse"].greater_is_better

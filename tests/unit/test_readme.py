@@ -22,6 +22,11 @@ RUN_BY = {
         "tests/workflow/test_readme_commands.py::test_the_cpu_preset_command_plans_the_whole_run",
     "snakemake --cores 2 --configfile my-competition.yaml --config archive=path/to/archive.zip":
         "tests/workflow/test_presets.py::test_a_competition_no_preset_names_runs_by_config_alone_beside_the_default_ones_folders",
+    "snakemake --cores 2 --configfile config/competitions/commonlitreadabilityprize.yaml "
+    "--config archive=tests/fixtures/commonlitreadabilityprize.zip": "tests/workflow/test_code_competition.py::run",
+    "fasthf apply-package results/commonlitreadabilityprize/package --test data/commonlitreadabilityprize/test.csv "
+    "--sample data/commonlitreadabilityprize/sample_submission.csv --out package-submission.csv":
+        "tests/workflow/test_code_competition.py::test_the_readmes_apply_package_writes_the_pipelines_submission",
     "snakemake --cores 2 --configfile config/competitions/spooky-author-identification.yaml "
     "--config archive=tests/fixtures/spooky-author-identification.zip":
         "tests/workflow/test_presets.py::run_preset_killed_and_resumed",

@@ -67,3 +67,18 @@ def test_validate_submission_command(competition_files, sample, tmp_path):
     wrong = run_cli("validate-submission", str(bad), "--sample", str(competition_files["sample_submission"]))
     assert wrong.returncode == 1
     assert "INVALID" in wrong.stdout and "different order than the sample submission from row 2" in wrong.stdout
+
+
+def test_a_hidden_test_gets_every_id_in_its_own_order_and_the_public_one_the_samples():
+    from fasthf.competition import Competition
+    from fasthf.submission import form_problems, submission_for_test
+    from fasthf.tasks import Regression
+
+    competition, task = Competition.from_config({"slug": "x", "target": "target", "metric": "rmse"}), Regression(["target"])
+    sample = pd.DataFrame({"id": ["b", "a"], "target": [0.0, 0.0]})
+    public = submission_for_test(["a", "b"], np.array([[1.0], [2.0]]), sample, competition, task)
+    assert public.values.tolist() == [["b", 2.0], ["a", 1.0]]  # the sample's order, as the pipeline writes it
+    hidden = submission_for_test(["c", "a", "d", "b"], np.array([[3.0], [1.0], [4.0], [2.0]]), sample, competition, task)
+    assert hidden.values.tolist() == [["c", 3.0], ["a", 1.0], ["d", 4.0], ["b", 2.0]]
+    assert not form_problems(hidden, ["id", "target"], competition, task)
+    assert form_problems(hidden.assign(target=[1.0, None, 2.0, 3.0]), ["id", "target"], competition, task)

@@ -95,6 +95,12 @@ def test_the_preset_answers_have_each_competitions_form(preset_runs):
     assert toxic.iloc[:, 1:].apply(lambda c: c.between(0, 1).all()).all()
     readability = pd.read_csv(preset_runs["commonlitreadabilityprize"][1] / "submission.csv")
     assert readability.target.dtype.kind == "f" and readability.target.std() > 0
+    essays = pd.read_csv(preset_runs["feedback-prize-english-language-learning"][1] / "submission.csv")
+    measures = ["cohesion", "syntax", "vocabulary", "phraseology", "grammar", "conventions"]
+    assert list(essays.columns) == ["text_id", *measures] and (essays[measures].dtypes.map(lambda d: d.kind) == "f").all()
+    for slug in ("commonlitreadabilityprize", "feedback-prize-english-language-learning"):  # code competitions
+        assert (preset_runs[slug][1] / "kernel" / "fasthf-submission.py").is_file()
+        assert (preset_runs[slug][1] / "package" / "fasthf-package.json").is_file()
 
 
 # -- a competition no preset names, by config alone ----------------------------------------------------

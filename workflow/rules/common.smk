@@ -6,6 +6,7 @@ from fasthf.competition import Competition
 from fasthf.config import ensemble_members
 from fasthf.archive import COMPETITION_JSON
 from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
+from fasthf.kernels import MISSING_OWNER, owner as kernel_owner
 from fasthf.recipe import TrainSettings
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
@@ -34,6 +35,7 @@ BUILDS_FOR = {name: next(first for first, other in MEMBERS.items() if other["mod
 DATA = config["data_dir"] or f"data/{COMPETITION.slug}"
 RESULTS = config["results_dir"] or f"results/{COMPETITION.slug}"
 LOGS = f"{RESULTS}/logs"
+LEDGER = f"{RESULTS}/kaggle_submissions.jsonl"  # what happened on Kaggle: outside Snakemake's outputs, never lost
 MEMBER = f"{RESULTS}/{{member}}"
 CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/{{split}}"
 CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/{{split}}"
@@ -138,12 +140,16 @@ def final_outputs():
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
     if len(CHAINS) == 1:  # the inference bundle holds one model
         outputs.append(f"{RESULTS}/bundle")
+    if COMPETITION.route == "notebook":  # what Kaggle runs: the package and the kernel folder
+        outputs += [f"{RESULTS}/package", f"{RESULTS}/kernel"]
     if config["submit"]:
         outputs.append(f"{RESULTS}/submission_receipt.json")
     return outputs
 
 
 onstart:
-    # Hours of training must not end in a failed upload: no credentials, no start.
+    # Hours of training must not end in a failed upload: no credentials (or, for a notebook, no owner), no start.
     if config["submit"] and not credentials_available():
         raise WorkflowError(MISSING_CREDENTIALS)
+    if config["submit"] and COMPETITION.route == "notebook" and not kernel_owner(config["notebook"]["username"]):
+        raise WorkflowError(MISSING_OWNER)

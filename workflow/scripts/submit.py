@@ -5,8 +5,7 @@ from fasthf.logs import job_log
 
 with job_log(snakemake.log[0], network=True):
     metrics = read_json(snakemake.input.metrics)
-    message = snakemake.params.message.format(model=snakemake.params.model, metric=metrics["metric"],
-                                              score=metrics["score"], **{metrics["metric"]: metrics["score"]})
+    message = kaggle.submit_message(snakemake.params.message, snakemake.params.model, metrics)
     record = kaggle.submit(snakemake.params.competition, snakemake.input.submission, message,
                            snakemake.output.receipt, snakemake.params.ledger, oof_score=metrics["score"],
                            metric=metrics["metric"], score_timeout_s=snakemake.params.score_timeout_s,

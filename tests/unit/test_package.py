@@ -1,0 +1,113 @@
+"""The inference package: built from checkpoints, tokenizers, blend, offsets and memory, it writes the same
+submission as the pipeline's own jobs do, and answers every id of a test file of another size and order."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fasthf.architectures import load_pretrained
+from fasthf.decisions import ClassOffsets
+from fasthf.memory import apply_memory
+from fasthf.package import PACKAGE_JSON, PackageError, apply_package, build_package, content_digest, read_package
+from fasthf.prediction import predict_probs
+from fasthf.submission import make_submission
+from fasthf.tensors import tokenize_split
+from helpers import SENTIMENT_TASK, label_names, sentiment
+
+COMPETITION = sentiment()[0]
+OFFSETS = {"decision": {"rule": "class offsets", "used": True,
+                        "fitted": dict(zip(SENTIMENT_TASK.output_names, [0.0, 0.1, -0.35, 0.2, 0.05]))}}
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory, tiny_model_folder, competition_files):
+    """Two seeds of one tiny BERT (their heads made to differ), offsets, memory; fp32 so any batching agrees."""
+    folder = tmp_path_factory.mktemp("package-parts")
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
+    chains = []
+    for seed in (1, 2):
+        with torch.no_grad():
+            model.classifier.weight.add_(0.05 * seed)
+        model.save_pretrained(folder / f"seed{seed}")
+        chains.append({"member": "tiny", "seed": seed, "split": "fold0", "model": folder / f"seed{seed}"})
+    tokenizer.save_pretrained(folder / "tokenizer")
+    train = COMPETITION.read_train(competition_files["train"])
+    from fasthf.memory import remembered
+
+    memory = remembered(COMPETITION.memory_keys(train), SENTIMENT_TASK.encode(train), SENTIMENT_TASK)
+    out = folder / "package"
+    build_package(out, COMPETITION, SENTIMENT_TASK, chains, {"tiny": {"tokenizer": folder / "tokenizer", "max_length": 64}},
+                  {"tiny": 1.0}, OFFSETS["decision"], memory, {"batch_size": 32, "mixed_precision": "no"})
+    return out, chains, tokenizer, train
+
+
+def expected_outputs(chains, tokenizer, texts):
+    """What predict, ensemble (the seeds' mean, weight 1, the offsets) compute, by the pipeline's own functions."""
+    from fasthf.architectures import load_checkpoint
+
+    split = tokenize_split(texts, tokenizer, 64)[0]
+    per_seed = [predict_probs(load_checkpoint(c["model"]), split, 32, "cpu", "no", SENTIMENT_TASK.activation)
+                .numpy().astype(np.float64) for c in chains]
+    offsets = np.array(list(OFFSETS["decision"]["fitted"].values()))
+    return ClassOffsets(offsets).apply(np.mean(per_seed, axis=0))
+
+
+def test_the_package_writes_the_pipelines_submission_on_the_public_test(package, competition_files, tmp_path):
+    folder, chains, tokenizer, train = package
+    test = COMPETITION.read_test(competition_files["test"])
+    sample = COMPETITION.read_sample(competition_files["sample_submission"])
+    outputs, from_memory, _ = apply_memory(COMPETITION.memory_keys(test), expected_outputs(chains, tokenizer,
+                                           COMPETITION.joined_texts(test)), COMPETITION.memory_keys(train),
+                                           SENTIMENT_TASK.encode(train), SENTIMENT_TASK)
+    expected = make_submission(test[COMPETITION.id], outputs, sample, COMPETITION, SENTIMENT_TASK)
+    got = apply_package(folder, competition_files["test"], competition_files["sample_submission"], tmp_path / "s.csv")
+    pd.testing.assert_frame_equal(got, expected)
+    assert from_memory.any()  # memory did set some answers
+    assert (tmp_path / "s.csv").read_text() == expected.to_csv(index=False)
+
+
+def test_a_hidden_test_of_another_size_and_order_gets_an_answer_for_every_id(package, competition_files, tmp_path):
+    folder = package[0]
+    public = pd.read_csv(competition_files["test"], sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    train = pd.read_csv(competition_files["train"], sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    extra = train.drop(columns="Sentiment").head(300).assign(PhraseId=lambda f: (f.PhraseId.astype(int) + 10**6).astype(str))
+    hidden = pd.concat([public, extra]).sample(frac=1, random_state=0)
+    hidden.to_csv(tmp_path / "test.tsv", sep="\t", index=False)
+    got = apply_package(folder, tmp_path / "test.tsv", competition_files["sample_submission"], tmp_path / "s.csv")
+    assert got.PhraseId.astype(str).tolist() == hidden.PhraseId.tolist()  # the test file's ids, in its order
+    on_public = apply_package(folder, competition_files["test"], competition_files["sample_submission"], tmp_path / "p.csv")
+    both = on_public.merge(got, on="PhraseId", suffixes=("", "_hidden"))
+    assert len(both) == len(public) and (both.Sentiment == both.Sentiment_hidden).all()
+
+
+def test_the_package_holds_json_safetensors_csv_and_the_wheel_only(package):
+    folder = package[0]
+    suffixes = {p.suffix for p in folder.rglob("*") if p.is_file()}
+    assert suffixes <= {".json", ".safetensors", ".csv", ".txt", ".whl"}, suffixes
+    info, competition, task = read_package(folder)
+    assert info["fasthf"] == __import__("fasthf").__version__ and (folder / info["wheel"]).is_file()
+    assert competition == COMPETITION and task.describe() == SENTIMENT_TASK.describe()
+    assert [c["seed"] for c in info["chains"]] == [1, 2] and info["memory"] and info["decision"]["used"]
+
+
+def test_the_digest_ignores_a_rebuilt_wheels_timestamps_but_not_its_content(package, tmp_path):
+    import shutil
+    import zipfile
+
+    folder = package[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    wheel = next(copy.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as zin:
+        members = {info.filename: zin.read(info) for info in zin.infolist()}
+    with zipfile.ZipFile(wheel, "w") as zout:  # the same members, stamped now
+        for name, data in members.items():
+            zout.writestr(name, data)
+    assert content_digest(copy) == content_digest(folder)
+    (copy / PACKAGE_JSON).write_text((copy / PACKAGE_JSON).read_text().replace('"memory": true', '"memory": false'))
+    assert content_digest(copy) != content_digest(folder)
+
+
+def test_a_folder_that_is_no_package_is_named(tmp_path):
+    with pytest.raises(PackageError, match="no fasthf-package.json; this is not an inference package"):
+        read_package(tmp_path)

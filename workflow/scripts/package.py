@@ -1,0 +1,24 @@
+"""Snakemake entry point: the inference package (weights, blend, decision, memory, tokenizers, fasthf's wheel)."""
+from pathlib import Path
+
+from fasthf.competition import Competition
+from fasthf.io import read_json
+from fasthf.kernels import DATASET_METADATA, dataset_metadata, owner
+from fasthf.logs import job_log
+from fasthf.package import build_package, remembered_table
+
+with job_log(snakemake.log[0]):
+    competition, task = Competition.load(snakemake.input.competition)
+    metrics = read_json(snakemake.input.metrics)
+    chains = [{**chain, "model": model} for chain, model in zip(snakemake.params.chains, snakemake.input.models)]
+    members = {name: {"tokenizer": tokenizer, "max_length": read_json(summary)["max_length"]}
+               for name, tokenizer, summary in zip(snakemake.params.members, snakemake.input.tokenizers,
+                                                    snakemake.input.tensors)}
+    memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory else None
+    info = build_package(snakemake.output[0], competition, task, chains, members, metrics["weights"],
+                         metrics.get("decision"), memory, snakemake.params.prediction,
+                         {DATASET_METADATA: dataset_metadata(competition.slug, owner(snakemake.params.username))})
+    size = sum(p.stat().st_size for p in Path(snakemake.output[0]).rglob("*") if p.is_file())
+    print(f"package {snakemake.output[0]}: {len(info['chains'])} chain(s), {size / 1e6:.1f} MB, fasthf {info['fasthf']}; "
+          f"try it: fasthf apply-package {snakemake.output[0]} --test <test file> --sample <sample submission> "
+          f"--out submission.csv")
