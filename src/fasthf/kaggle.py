@@ -101,6 +101,12 @@ def submit_message(template: str, model: str, metrics: dict) -> str:
                            **{metrics["metric"]: metrics["score"]})
 
 
+def scoring(metrics: dict, score_timeout_s: float, poll_s: float) -> dict:
+    """What a submission records of the run (its out-of-fold score) and how long it waits for the public one."""
+    return {"oof_score": metrics["score"], "metric": metrics["metric"], "score_timeout_s": score_timeout_s,
+            "poll_s": poll_s}
+
+
 def submit(competition: str, submission: str | Path, message: str, receipt: str | Path, ledger: str | Path,
            oof_score: float | None = None, metric: str = "accuracy", score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
     """Upload `submission` with `kaggle competitions submit`, once per file content, then wait for its
@@ -180,6 +186,15 @@ def submissions_table(ledger: str | Path) -> "pd.DataFrame":
     columns = ["submitted_at", "message", "metric", "oof_score", "public_score", "score_status", "file"]
     submitted = [r for r in read_ledger(ledger) if r.get("step", "submit") == "submit"]  # not the notebook route's other steps
     return pd.DataFrame([{key: r.get(key) for key in columns} for r in submitted], columns=columns)
+
+
+def write_submissions_table(ledger: str | Path, path: str | Path) -> "pd.DataFrame":
+    """submissions.csv: every submission of the ledger, for the report."""
+    from .io import write_csv
+
+    table = submissions_table(ledger)
+    write_csv(path, table)
+    return table
 
 
 def takes_notebooks_only(competition: str, api=None) -> bool | None:
