@@ -97,6 +97,7 @@ stages:
 NETWORK_RULES = {"download", "pretrained", "submit", "upload_package", "push_kernel", "run_kernel"}
 LIGHT_RULES = {"folds", "stages_table", "memory", "submission", "summary", "export",  # tables, copies
                "package", "kernel"}
+NOTEBOOK_RULES = {"package", "kernel", "upload_package", "push_kernel", "run_kernel"}  # a code competition's only
 
 # Every job on one core, two at a time on two cores: a tiny model's job is mostly Python starting up,
 # one core's work, so two chains side by side take little more than one (and torch's threads never

@@ -1,6 +1,12 @@
-"""The competition presets and their committed fixtures, as the tests use them."""
-from helpers import REPO
+"""The competition presets and their committed fixtures, as the tests use them, and each preset's run."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 from fasthf.competition import Competition
+from helpers import ONE_CORE_JOBS, PATIENCE_S, REPO
 
 PRESETS = REPO / "config" / "competitions"
 FIXTURES = REPO / "tests" / "fixtures"
@@ -21,3 +27,34 @@ EXPECTED = {  # slug: (task, metric, submission form)
 
 def preset(slug) -> Competition:
     return Competition.from_config(slug, PRESETS)
+
+
+def preset_command(slug: str, model) -> list[str]:
+    """`slug`'s preset on its fixture, with `model` (a tiny model has 128 positions), a core a job."""
+    return ["snakemake", "--cores", "1", "--configfile", f"config/competitions/{slug}.yaml", "config/one-core-jobs.yaml",
+            "--config", f"archive={FIXTURE[slug]}", f"model={model}", "max_length=128"]
+
+
+def stage_one_recorded(workdir: Path, results: Path) -> bool:
+    """Stage 1 finished and Snakemake recorded it: the chain's stage 2 job has started."""
+    return any((workdir / results / "logs").glob("*/seed*/fold*/stage_2.log"))
+
+
+def run_preset_killed_and_resumed(workdir: Path, slug: str, model: Path) -> tuple:
+    """`slug`'s preset on its fixture, killed (SIGKILL) once stage 1 is recorded, then run again to the end."""
+    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
+    command = preset_command(slug, model)
+    results = Path("results") / slug
+    run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.time() + PATIENCE_S
+    while not stage_one_recorded(workdir, results):
+        assert run.poll() is None and time.time() < deadline, f"{slug}: stage 1 never finished"
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    stage_one = next((workdir / results).glob("*/seed*/fold0/stages/1/metrics.json"))
+    mtime = stage_one.stat().st_mtime_ns
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return workdir, workdir / results, stage_one, mtime, done.stdout + done.stderr

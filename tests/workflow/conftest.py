@@ -30,3 +30,22 @@ def demo(tmp_path_factory):
     done_before = {i: (workdir / CHAIN / "stages" / str(i) / "metrics.json").stat().st_mtime_ns for i in (1, 2)}
     rerun = snakemake(workdir)
     return workdir, rerun, done_before
+
+
+@pytest.fixture(scope="session")
+def preset_runs(tmp_path_factory, tiny_model_folder):
+    """Each preset on its fixture, killed once and resumed; two presets at a time, a core each.
+
+    The model is a tiny random BERT (`--config model=`, as a user picks another model): the chain, its
+    files and forms are under test here (tests/workflow/test_presets.py; the code competitions' package and kernel
+    in tests/workflow/test_code_competition.py), and MiniLM would take CI about two minutes a preset (the README
+    gives each preset's time with its own model)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from presets import SLUGS, run_preset_killed_and_resumed
+
+    model = tiny_model_folder("bert")
+    workdirs = {slug: copy_workflow(tmp_path_factory.mktemp(slug)) for slug in SLUGS}
+    with ThreadPoolExecutor(2) as pool:
+        runs = pool.map(lambda slug: run_preset_killed_and_resumed(workdirs[slug], slug, model), SLUGS)
+        return dict(zip(SLUGS, runs))

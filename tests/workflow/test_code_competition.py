@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import copy_workflow, fake_kaggle_env
-from presets import FIXTURE
+from helpers import fake_kaggle_env
+from presets import preset_command
 
 SLUG = "commonlitreadabilityprize"
 NO_NETWORK = '''
@@ -27,14 +27,15 @@ socket.getaddrinfo = refuse
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, tiny_model_folder):
-    """The preset's command on its fixture (a tiny BERT as `model`), submit off: package and kernel folder."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("code-competition"))
-    command = ["snakemake", "--cores", "2", "--configfile", f"config/competitions/{SLUG}.yaml",
-               "--config", f"archive={FIXTURE[SLUG]}", f"model={tiny_model_folder('bert')}", "max_length=128"]
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    return workdir, command
+def run(preset_runs, tiny_model_folder):
+    """The preset's command on its fixture (a tiny BERT as `model`), submit off, killed once and resumed
+    (tests/workflow/conftest.py): it ended with the package and the kernel folder."""
+    return preset_runs[SLUG][0], preset_command(SLUG, tiny_model_folder("bert"))
+
+
+def copy_run(workdir, dest):
+    shutil.copytree(workdir, dest, symlinks=True)
+    return dest
 
 
 def kaggle_input(root, workdir, layout, test: pd.DataFrame):
@@ -109,11 +110,11 @@ def test_the_readmes_apply_package_writes_the_pipelines_submission(run):
 
 
 def test_the_route_uploads_pushes_waits_and_submits_once_and_resumes_after_a_crash(run, tmp_path):
-    workdir, command = run
+    workdir, command = copy_run(run[0], tmp_path / "submitting"), run[1]  # the other tests' run stays as it was
     (workdir / "notebook.yaml").write_text(yaml.safe_dump({"notebook": {"username": "someone", "poll_s": 0.01},
                                                            "score_poll_s": 0.01}))
     env = {**os.environ, **fake_kaggle_env(tmp_path, "secret-token-654"), "FAKE_KAGGLE_CRASH_ON": "competitions submit"}
-    submit_on = [*command[:5], "notebook.yaml", *command[5:], "submit=True"]
+    submit_on = [*command[:6], "notebook.yaml", *command[6:], "submit=True"]
     crashed = subprocess.run(submit_on, cwd=workdir, env=env, capture_output=True, text=True)
     assert crashed.returncode != 0 and "403 Client Error" in crashed.stdout + crashed.stderr
     done = subprocess.run([*submit_on, "--forcerun", "upload_package", "push_kernel", "run_kernel"], cwd=workdir,

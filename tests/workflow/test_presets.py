@@ -1,11 +1,8 @@
 """Each preset's whole chain on its fixture, killed once and resumed, and a competition no preset names
 run by config alone beside the default competition's folders."""
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -14,50 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import ONE_CORE_JOBS, PATIENCE_S, copy_workflow
-from presets import EXPECTED, FIXTURE, SLUGS, preset
-
-
-def stage_one_recorded(workdir: Path, results: Path) -> bool:
-    """Stage 1 finished and Snakemake recorded it: the chain's stage 2 job has started."""
-    return any((workdir / results / "logs").glob("*/seed*/fold*/stage_2.log"))
-
-
-def run_preset_killed_and_resumed(workdir: Path, slug: str, model: Path) -> tuple:
-    """`slug`'s preset on its fixture, killed (SIGKILL) once stage 1 is recorded, then run again to the end."""
-    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
-    command = ["snakemake", "--cores", "1", "--configfile", f"config/competitions/{slug}.yaml", "config/one-core-jobs.yaml",
-               "--config", f"archive={FIXTURE[slug]}", f"model={model}", "max_length=128"]  # the tiny model has 128 positions
-    results = Path("results") / slug
-    run = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
-    deadline = time.time() + PATIENCE_S
-    while not stage_one_recorded(workdir, results):
-        assert run.poll() is None and time.time() < deadline, f"{slug}: stage 1 never finished"
-        time.sleep(0.2)
-    os.killpg(run.pid, signal.SIGKILL)
-    run.wait()
-    stage_one = next((workdir / results).glob("*/seed*/fold0/stages/1/metrics.json"))
-    mtime = stage_one.stat().st_mtime_ns
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    return workdir, workdir / results, stage_one, mtime, done.stdout + done.stderr
-
-
-@pytest.fixture(scope="module")
-def preset_runs(tmp_path_factory, tiny_model_folder):
-    """Each preset on its fixture, killed once and resumed; two presets at a time, a core each.
-
-    The model is a tiny random BERT (`--config model=`, as a user picks another model): the chain, its
-    files and forms are under test here, and MiniLM would take CI about two minutes a preset (the README
-    gives each preset's time with its own model)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    model = tiny_model_folder("bert")
-    workdirs = {slug: copy_workflow(tmp_path_factory.mktemp(slug)) for slug in SLUGS}
-    with ThreadPoolExecutor(2) as pool:
-        runs = pool.map(lambda slug: run_preset_killed_and_resumed(workdirs[slug], slug, model), SLUGS)
-        return dict(zip(SLUGS, runs))
+from helpers import copy_workflow
+from presets import EXPECTED, SLUGS, preset
 
 
 @pytest.mark.parametrize("slug", SLUGS)
