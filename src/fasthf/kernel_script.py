@@ -51,6 +51,30 @@ def find_package(root):
     return ours[0]
 
 
+def unpacked(package, working):
+    """The package with its folders: `kaggle datasets create -r zip` uploads each folder as <folder>.zip, which
+    a dataset may keep as it is; those are unpacked into the working folder, beside copies of the rest."""
+    zipped = [name for name in ("models", "tokenizers") if not (package / name).is_dir() and (package / f"{name}.zip").is_file()]
+    if not zipped:
+        return package
+    import shutil
+    import zipfile
+
+    copy = working / "fasthf-package"
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir(parents=True)
+    for path in package.iterdir():
+        if path.is_file() and path.suffix != ".zip":
+            shutil.copy2(path, copy / path.name)
+        elif path.is_dir():
+            shutil.copytree(path, copy / path.name)
+    for name in zipped:
+        say(f"unpacking {name}.zip")
+        with zipfile.ZipFile(package / f"{name}.zip") as archive:
+            archive.extractall(copy / name)
+    return copy
+
+
 def find_competition(root, files):
     """The competition's folder: Kaggle mounts it as competitions/<slug>/ (newer) or <slug>/ (older)."""
     wanted = [files["test"], files["sample_submission"]]
@@ -92,7 +116,7 @@ def main():
     working = Path(os.environ.get("FASTHF_KAGGLE_WORKING", "/kaggle/working"))
     if not root.is_dir():
         fail(f"the input folder {root} does not exist (FASTHF_KAGGLE_INPUT names another one)")
-    package = find_package(root)
+    package = unpacked(find_package(root), working)
     info = json.loads((package / PACKAGE_JSON).read_text())
     say(f"package {package}: {len(info['chains'])} chain(s) of {', '.join(info['members'])}")
     ensure_fasthf(package, info)

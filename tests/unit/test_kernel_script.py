@@ -91,3 +91,23 @@ def test_a_test_file_without_the_text_column_is_one_sentence(script, tmp_path):
     line = last_line(run(script, root, tmp_path))
     assert "test.csv: line 1: missing column(s) ['excerpt'] (competition.text: 'excerpt')" in line
     assert not (tmp_path / "working" / "submission.csv").exists()
+
+
+def test_folders_the_upload_zipped_are_unpacked_into_the_working_folder(script, tmp_path):
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("kernel_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    package = tmp_path / "package"
+    for name in ("models/chain-a", "tokenizers/m"):
+        (package / name).mkdir(parents=True)
+        (package / name / "config.json").write_text("{}")
+    (package / PACKAGE_JSON).write_text("{}")
+    for name in ("models", "tokenizers"):  # as `kaggle datasets create -r zip` uploads them
+        shutil.make_archive(str(package / name), "zip", package / name)
+        shutil.rmtree(package / name)
+    found = module.unpacked(package, tmp_path / "working")
+    assert found == tmp_path / "working" / "fasthf-package"
+    assert (found / "models" / "chain-a" / "config.json").is_file() and (found / "tokenizers" / "m" / "config.json").is_file()
+    assert (found / PACKAGE_JSON).is_file() and module.unpacked(found, tmp_path / "elsewhere") == found
