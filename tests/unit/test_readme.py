@@ -29,7 +29,7 @@ RUN_BY = {
         "tests/workflow/test_code_competition.py::test_the_readmes_apply_package_writes_the_pipelines_submission",
     "snakemake --cores 2 --configfile config/competitions/spooky-author-identification.yaml "
     "--config archive=tests/fixtures/spooky-author-identification.zip":
-        "tests/workflow/test_presets.py::run_preset_killed_and_resumed",
+        "tests/presets.py::preset_command",
 }
 
 
