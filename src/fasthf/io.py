@@ -1,10 +1,12 @@
 """Small file helpers: every file the pipeline writes appears whole or not at all."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,3 +66,25 @@ def save_figure(path: str | os.PathLike, fig) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def folder_digest(folder: str | os.PathLike) -> str:
+    """sha256 of what a folder holds, path by path; a wheel by its members' contents, since rebuilding one
+    stamps new times into the zip although nothing in it changed."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                for name in sorted(wheel.namelist()):
+                    if not name.endswith("RECORD"):  # RECORD lists the members' hashes, nothing more
+                        digest.update(name.encode() + b"\0" + wheel.read(name))
+        else:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def folder_size(folder: str | os.PathLike) -> int:
+    """Bytes of every file below `folder`."""
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

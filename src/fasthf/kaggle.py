@@ -110,33 +110,38 @@ def scoring(metrics: dict, score_timeout_s: float, poll_s: float) -> dict:
 def submit(competition: str, submission: str | Path, message: str, receipt: str | Path, ledger: str | Path,
            oof_score: float | None = None, metric: str = "accuracy", score_timeout_s: float = 600, poll_s: float = 30, **retry) -> dict:
     """Upload `submission` with `kaggle competitions submit`, once per file content, then wait for its
-    public score (`score_timeout_s` at most; 0: do not wait).
+    public score (`score_timeout_s` at most; 0: do not wait)."""
+    return submit_once(
+        ledger, {"competition": competition, "sha256": sha256(submission)},
+        {"file": str(submission), "metric": metric, "oof_score": oof_score},
+        ["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
+        competition, Path(submission).name, message, receipt, score_timeout_s, poll_s, **retry)
 
-    `ledger` (one JSON line per upload, kept outside Snakemake's outputs) remembers what was sent and
-    what it scored: a rerun that finds the same file there uploads nothing, and asks for the score
-    again only if it is still missing.
-    """
-    digest = sha256(submission)
-    earlier = next((r for r in read_ledger(ledger)
-                    if r["sha256"] == digest and r["competition"] == competition), None)
+
+def submit_once(ledger: str | Path, key: dict, details: dict, command: list[str], competition: str, file_name: str,
+                message: str, receipt: str | Path, score_timeout_s: float, poll_s: float, **retry) -> dict:
+    """`kaggle COMMAND` unless the ledger holds a submission with the fields of `key`; then its public score,
+    asked again while it is missing. The receipt says whether this call uploaded.
+
+    `ledger` (one JSON line per step done on Kaggle, kept outside Snakemake's outputs) remembers what was
+    sent and what it scored: a rerun that finds the submission there sends nothing."""
+    def same(record: dict) -> bool:
+        return all(record.get(k) == v for k, v in key.items())
+
+    earlier = next((r for r in read_ledger(ledger) if same(r)), None)
     if earlier is not None:
-        log.info("%s (sha256 %s) was already submitted at %s; not submitting again",
-                 submission, digest[:12], earlier["submitted_at"])
+        log.info("%s was already submitted at %s; not submitting again", file_name, earlier["submitted_at"])
         record = earlier
     else:
         require_credentials()
-        output = run_kaggle(["competitions", "submit", "-c", competition, "-f", str(submission), "-m", message],
-                            **retry)
-        record = {"competition": competition, "file": str(submission), "sha256": digest, "message": message,
-                  "metric": metric, "oof_score": oof_score,
+        output = run_kaggle(command, **retry)
+        record = {**key, **details, "competition": competition, "message": message,
                   "submitted_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   "kaggle_output": output.strip(), "public_score": None, "score_status": "not asked"}
         write_ledger(ledger, [*read_ledger(ledger), record])
     if record.get("public_score") is None and score_timeout_s > 0 and credentials_available():
-        record = {**record, **wait_for_score(competition, Path(record["file"]).name, record["message"],
-                                             score_timeout_s, poll_s, **retry)}
-        write_ledger(ledger, [record if r["sha256"] == digest and r["competition"] == competition else r
-                              for r in read_ledger(ledger)])
+        record = {**record, **wait_for_score(competition, file_name, message, score_timeout_s, poll_s, **retry)}
+        write_ledger(ledger, [record if same(r) else r for r in read_ledger(ledger)])
     write_json(receipt, {**record, "uploaded_now": earlier is None})
     return record
 

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .io import atomic_dir, write_json
-from .kaggle import KaggleError, read_ledger, require_credentials, run_kaggle, wait_for_score, write_ledger
+from .io import atomic_dir, folder_digest, folder_size, write_json
+from .kaggle import KaggleError, read_ledger, require_credentials, run_kaggle, submit_once, write_ledger
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,6 @@ def dataset_metadata(competition_slug: str, owner: str | None) -> dict:
     return {"title": named["dataset_title"], "id": named["dataset"], "licenses": [{"name": "CC0-1.0"}]}
 
 
-def folder_digest(folder: str | Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -99,15 +92,11 @@ def _record(ledger, record: dict) -> dict:
     return record
 
 
-def package_size(folder: str | Path) -> int:
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
-
-
 def upload_package(package: str | Path, digest: str, ledger, max_bytes: int, **retry) -> dict:
     """The package as a new version of its dataset, once per content (`digest`); the dataset is created on
     its first upload. A package larger than the route takes is refused before anything is sent."""
     package = Path(package)
-    size = package_size(package)
+    size = folder_size(package)
     if size > max_bytes:
         raise KaggleError(f"{package}: the package is {size / 1e9:.2f} GB, more than the {max_bytes / 1e9:.2f} GB a "
                           f"dataset upload takes here (notebook.max_package_gb): use fewer or smaller chains")
@@ -199,23 +188,9 @@ def submit_kernel(competition: str, kernel: str, version: int, message: str, rec
                   oof_score: float | None = None, metric: str = "", score_timeout_s: float = 600,
                   poll_s: float = 30, **retry) -> dict:
     """`kaggle competitions submit -k -v -f submission.csv`, once per kernel version; then the public score."""
-    earlier = _done(ledger, "submit", kernel=kernel, version=version)
-    if earlier:
-        log.info("%s version %d was submitted at %s; not again", kernel, version, earlier["at"])
-        record = earlier
-    else:
-        require_credentials()
-        output = run_kaggle(["competitions", "submit", competition, "-k", kernel, "-v", str(version),
-                             "-f", "submission.csv", "-m", message], **retry)
-        record = _record(ledger, {"step": "submit", "competition": competition, "kernel": kernel, "version": version,
-                                  "file": "submission.csv", "message": message, "metric": metric,
-                                  "oof_score": oof_score, "submitted_at": _now(), "kaggle_output": output.strip(),
-                                  "public_score": None, "score_status": "not asked"})
-    if record.get("public_score") is None and score_timeout_s > 0:
-        score = wait_for_score(competition, "submission.csv", message, score_timeout_s, poll_s, **retry)
-        records = read_ledger(ledger)
-        record = {**record, **score}
-        write_ledger(ledger, [record if r["step"] == "submit" and r.get("kernel") == kernel
-                              and r.get("version") == version else r for r in records])
-    write_json(receipt, {**record, "uploaded_now": earlier is None})
-    return record
+    return submit_once(
+        ledger, {"step": "submit", "kernel": kernel, "version": version},
+        {"file": "submission.csv", "metric": metric, "oof_score": oof_score},
+        ["competitions", "submit", competition, "-k", kernel, "-v", str(version), "-f", "submission.csv",
+         "-m", message],
+        competition, "submission.csv", message, receipt, score_timeout_s, poll_s, **retry)

@@ -15,13 +15,11 @@ writes the pipeline's own submission.csv.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -104,22 +102,6 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
         for name, data in (extra_json or {}).items():
             write_json(tmp / name, data)
     return info
-
-
-def content_digest(folder: str | Path) -> str:
-    """sha256 of what a package holds, path by path; a wheel by its members' contents, since rebuilding
-    one stamps new times into the zip although nothing in it changed."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        if path.suffix == ".whl":
-            with zipfile.ZipFile(path) as wheel:
-                for name in sorted(wheel.namelist()):
-                    if not name.endswith("RECORD"):  # RECORD lists the members' hashes, nothing more
-                        digest.update(name.encode() + b"\0" + wheel.read(name))
-        else:
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def remembered_table(competition: Competition, task, train_path) -> pd.DataFrame:

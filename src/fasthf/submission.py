@@ -30,10 +30,14 @@ def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competi
     if missing.any():
         raise SubmissionError(f"invalid submission:\n  - {int(missing.sum())} {competition.id}s of the sample "
                               f"submission have no prediction, e.g. {ids[missing].tolist()[:5]}")
-    ordered = np.asarray(outputs)[position.loc[ids].to_numpy()]
-    form = competition.submission_form(task)
-    values = task.submission_values(ordered, competition.answer_columns(sample), form)
-    return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
+    return answers_frame(ids, np.asarray(outputs)[position.loc[ids].to_numpy()], sample, competition, task)
+
+
+def answers_frame(ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition, task: Task) -> pd.DataFrame:
+    """`ids` and their answers (row i from `outputs[i]`) in the sample's columns, as the form says."""
+    values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample),
+                                    competition.submission_form(task))
+    return pd.DataFrame({competition.id: np.asarray(ids), **values})[list(sample.columns)]
 
 
 def submission_for_test(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition,
@@ -44,9 +48,7 @@ def submission_for_test(test_ids, outputs: np.ndarray, sample: pd.DataFrame, com
     ids = pd.Series(np.asarray(test_ids))
     if set(sample[competition.id].astype(str)) == set(ids.astype(str)) and len(sample) == len(ids):
         return make_submission(test_ids, outputs, sample, competition, task)
-    form = competition.submission_form(task)
-    values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample), form)
-    return pd.DataFrame({competition.id: ids.to_numpy(), **values})[list(sample.columns)]
+    return answers_frame(ids, outputs, sample, competition, task)
 
 
 def form_problems(submission: pd.DataFrame, columns: list[str], competition: Competition, task: Task) -> list[str]:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from fasthf import kernels
-from fasthf.io import write_json
+from fasthf.io import folder_digest, write_json
 from fasthf.kaggle import KaggleError
 from helpers import fake_kaggle_env
 
@@ -37,7 +37,7 @@ def package_and_kernel(tmp_path, owner="someone", payload=b"weights"):
 
 def whole_route(tmp_path, ledger, payload=b"weights"):
     package, kernel = package_and_kernel(tmp_path, payload=payload)
-    digest = kernels.folder_digest(package)
+    digest = folder_digest(package)
     kernels.upload_package(package, digest, ledger, max_bytes=10**9)
     pushed = kernels.push_kernel(kernel, digest, ledger)
     kernels.wait_for_kernel(pushed["kernel"], pushed["version"], ledger, poll_s=0, sleep=lambda s: None)

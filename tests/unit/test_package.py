@@ -8,7 +8,8 @@ import torch
 from fasthf.architectures import load_pretrained
 from fasthf.decisions import ClassOffsets
 from fasthf.memory import apply_memory
-from fasthf.package import PACKAGE_JSON, PackageError, apply_package, build_package, content_digest, read_package
+from fasthf.io import folder_digest
+from fasthf.package import PACKAGE_JSON, PackageError, apply_package, build_package, read_package
 from fasthf.prediction import predict_probs
 from fasthf.submission import make_submission
 from fasthf.tensors import tokenize_split
@@ -103,9 +104,9 @@ def test_the_digest_ignores_a_rebuilt_wheels_timestamps_but_not_its_content(pack
     with zipfile.ZipFile(wheel, "w") as zout:  # the same members, stamped now
         for name, data in members.items():
             zout.writestr(name, data)
-    assert content_digest(copy) == content_digest(folder)
+    assert folder_digest(copy) == folder_digest(folder)
     (copy / PACKAGE_JSON).write_text((copy / PACKAGE_JSON).read_text().replace('"memory": true', '"memory": false'))
-    assert content_digest(copy) != content_digest(folder)
+    assert folder_digest(copy) != folder_digest(folder)
 
 
 def test_a_folder_that_is_no_package_is_named(tmp_path):

@@ -1,8 +1,6 @@
 """Snakemake entry point: the inference package (weights, blend, decision, memory, tokenizers, fasthf's wheel)."""
-from pathlib import Path
-
 from fasthf.competition import Competition
-from fasthf.io import read_json
+from fasthf.io import folder_size, read_json
 from fasthf.kernels import DATASET_METADATA, dataset_metadata, owner
 from fasthf.logs import job_log
 from fasthf.package import build_package, remembered_table
@@ -18,7 +16,7 @@ with job_log(snakemake.log[0]):
     info = build_package(snakemake.output[0], competition, task, chains, members, metrics["weights"],
                          metrics.get("decision"), memory, snakemake.params.prediction,
                          {DATASET_METADATA: dataset_metadata(competition.slug, owner(snakemake.params.username))})
-    size = sum(p.stat().st_size for p in Path(snakemake.output[0]).rglob("*") if p.is_file())
+    size = folder_size(snakemake.output[0])
     print(f"package {snakemake.output[0]}: {len(info['chains'])} chain(s), {size / 1e6:.1f} MB, fasthf {info['fasthf']}; "
           f"try it: fasthf apply-package {snakemake.output[0]} --test <test file> --sample <sample submission> "
           f"--out submission.csv")

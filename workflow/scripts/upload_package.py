@@ -1,11 +1,10 @@
 """Snakemake entry point: the package as a new version of its Kaggle dataset, once per content."""
-from fasthf.io import write_json
+from fasthf.io import folder_digest, write_json
 from fasthf.kernels import upload_package
 from fasthf.logs import job_log
-from fasthf.package import content_digest
 
 with job_log(snakemake.log[0], network=True):
     package = snakemake.input.package
-    record = upload_package(package, content_digest(package), snakemake.params.ledger, snakemake.params.max_bytes)
+    record = upload_package(package, folder_digest(package), snakemake.params.ledger, snakemake.params.max_bytes)
     write_json(snakemake.output[0], record)
     print(f"package {record['digest'][:12]} is {record['dataset']} (uploaded at {record['at']})")
