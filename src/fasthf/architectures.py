@@ -137,7 +137,9 @@ def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_i
                               f"the competition has {n_labels}")
     if max_token_id is not None:
         check_vocabulary(model, max_token_id)
-    return model
+    from .span_head import has_span_head, load_span_head
+
+    return load_span_head(model, folder) if has_span_head(folder) else model
 
 
 def vocabulary_size(model: nn.Module) -> int | None:
@@ -167,9 +169,20 @@ class SequenceClassifier(nn.Module):
     def device(self) -> torch.device:  # fastai's DistributedTrainer asks the model where it lives
         return next(self.parameters()).device
 
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+    def forward(self, *batch):
+        return batch_logits(self.model, batch)
+
+
+def batch_logits(model: nn.Module, batch) -> torch.Tensor:
+    """The logits for a batch's inputs as the splits collate them: input_ids, attention_mask, then
+    token_type_ids where the tokenizer makes them, then the spans where the model reads spans."""
+    from .span_head import SpanModel
+
+    input_ids, attention_mask, *rest = batch
+    extra = {"spans": rest.pop()} if isinstance(model, SpanModel) else {}
+    if rest:
+        extra["token_type_ids"] = rest[0]
+    return model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 def layer_lists(model: nn.Module, n_layers: int) -> list[str]:
@@ -297,9 +310,15 @@ def _trace_dependencies(model: nn.Module, lists: list[str], n_layers: int,
 
 def layer_groups(model: nn.Module) -> list[list[nn.Parameter]]:
     """fastai splitter: parameter groups for discriminative learning rates and `freeze_to`."""
+    from .span_head import SpanModel
+
     model = model.model if isinstance(model, SequenceClassifier) else model
+    head = list(model.head.parameters()) if isinstance(model, SpanModel) else []  # a span head joins the head group
+    model = model.classifier if isinstance(model, SpanModel) else model
     params = dict(model.named_parameters())
-    return [[params[name] for name in group] for group in group_parameter_names(model)]
+    groups = [[params[name] for name in group] for group in group_parameter_names(model)]
+    groups[-1] += head
+    return groups
 
 
 def count_parameters(params) -> int:

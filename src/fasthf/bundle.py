@@ -36,7 +36,7 @@ class Prediction:
 def is_model_file(name: str) -> bool:
     """What `save_pretrained` writes for a model (its config and weights); the rest of the pretrained
     folder is the tokenizer's."""
-    return name in ("config.json", "generation_config.json") or ".safetensors" in name or name.startswith("pytorch_model")
+    return name in ("config.json", "generation_config.json", "span_head.json") or ".safetensors" in name or name.startswith("pytorch_model")
 
 
 def export_bundle(checkpoint: str | Path, tokenizer_dir: str | Path, out_dir: str | Path, info: dict) -> None:
@@ -82,11 +82,17 @@ class Predictor:
         self.task = task_from(self.info["task"])
 
     def probs(self, texts: list[str]) -> torch.Tensor:
-        from .prediction import predict_probs
+        from .prediction import by_row_number, predict_probs
+        from .span_head import SpanModel
+        from .spans import tokenize_groups
         from .tensors import tokenize_split
 
-        split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"])
-        return predict_probs(self.model, split, self.batch_size, self.device, self.precision, self.task.activation)
+        if isinstance(self.model, SpanModel):  # trained with encode: group: each text is its own group
+            split, _ = tokenize_groups(list(texts), range(len(texts)), self.tokenizer, self.info["max_length"])
+        else:
+            split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"])
+        return by_row_number(split, predict_probs(self.model, split, self.batch_size, self.device, self.precision,
+                                                  self.task.activation))
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         outputs = self.probs(texts).numpy()

@@ -109,7 +109,8 @@ class ValidOutputs(Callback):
 
     def before_validate(self):
         loader = getattr(self.dl, "dl", self.dl)  # a data-parallel run wraps the whole split's loader
-        self.batches, self.batch_order = [], list(loader.get_idxs())  # split positions, longest first
+        # where each output goes: the split's rows of its items (texts, or units), longest first
+        self.batches, self.batch_order = [], loader.dataset.positions(list(loader.get_idxs()))
 
     def after_batch(self):
         if not self.training:

@@ -113,15 +113,21 @@ def plot_losses(recorder, title: str):
 
 def decoded_batch(split: TokenizedSplit, tokenizer, idxs, task=None) -> pd.DataFrame:
     """fastai's `show_batch` for token ids: each row's tokens exactly as the model receives them,
-    padding included, with the mask and target beside."""
+    padding included, with the mask and target beside; with shared encoding (`fasthf.spans`) each row of
+    the units `idxs` with its unit's tokens and its span's."""
     batch = split.collate(idxs)
     ids, mask = batch[0], batch[1]
     labels = batch[-1] if split.labels is not None else None
+    spans = batch[split.n_inputs - 1] if hasattr(split, "units") else None
+    positions = split.positions(idxs)
     rows = []
-    for r, i in enumerate(idxs):
-        row = {"row": int(split.rows[i]),
-               "tokens": " ".join(tokenizer.convert_ids_to_tokens(ids[r].tolist())),
-               "attention_mask": "".join(map(str, mask[r].tolist()))}
+    for r, position in enumerate(positions.tolist()):
+        b, start, end = spans[r].tolist() if spans is not None else (r, 0, None)
+        row = {"row": int(split.rows[position]),
+               "tokens": " ".join(tokenizer.convert_ids_to_tokens(ids[b].tolist())),
+               "attention_mask": "".join(map(str, mask[b].tolist()))}
+        if spans is not None:
+            row["span"] = " ".join(tokenizer.convert_ids_to_tokens(ids[b, start:end].tolist()))
         if labels is not None:
             target = labels[r]
             if target.ndim == 0 and task is not None:

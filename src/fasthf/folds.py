@@ -109,9 +109,9 @@ class FoldData:
         return texts.subset(np.flatnonzero(held_out))
 
     def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
-        from .tensors import TokenizedSplit
+        from .tensors import load_split
 
-        texts = TokenizedSplit.load(self.tensors)
+        texts = load_split(self.tensors)
         return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 
 

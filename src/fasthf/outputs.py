@@ -56,7 +56,8 @@ class Predictions:
         return frame
 
     def write(self, path: str | Path, **extra_columns) -> None:
-        write_csv(path, self.to_frame(**extra_columns))
+        """The table in file order (shared encoding yields rows unit by unit)."""
+        write_csv(path, self.to_frame(**extra_columns).sort_values(ROW, kind="stable").reset_index(drop=True))
 
     def aligned(self, rows) -> np.ndarray:
         """The outputs in the order of `rows`, all of which must be here."""

@@ -93,8 +93,8 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
         wheel = build_wheel(tmp)
         info = {"fasthf": __version__, "wheel": wheel.name, "competition": competition.describe(),
                 "task": task.describe(), "prediction": prediction,
-                "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name])}
-                            for name, m in members.items()},
+                "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name]),
+                                   "encode": m.get("encode", "row")} for name, m in members.items()},
                 "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
                 "decision": decision if decision and decision.get("used") else None,
                 "memory": memory is not None}
@@ -130,24 +130,30 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     from transformers import AutoTokenizer
 
     from .architectures import load_checkpoint
-    from .prediction import predict_probs
+    from .prediction import by_row_number, predict_probs
+    from .spans import tokenize_groups
     from .tensors import tokenize_split
 
     texts, pairs = competition.joined_texts(test), competition.pairs(test)
+    groups = test[competition.group].tolist() if competition.group in test else range(len(test))
     splits = {}
     for name, member in info["members"].items():
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizers" / name))
-        splits[name] = tokenize_split(texts, tokenizer, member["max_length"], pairs)[0]
+        if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.spans)
+            splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
+        else:
+            splits[name] = tokenize_split(texts, tokenizer, member["max_length"], pairs)[0]
     outputs: dict[tuple[str, int], list[np.ndarray]] = {}
     for i, chain in enumerate(info["chains"], 1):
         started = time.time()
         split = splits[chain["member"]]
         model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
                                 max_token_id=split.max_token_id)
-        predicted = predict_probs(model, split, info["prediction"]["batch_size"], device,
-                                  precision or info["prediction"]["mixed_precision"], task.activation)
+        predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
+                                                       precision or info["prediction"]["mixed_precision"],
+                                                       task.activation))
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted.numpy().astype(np.float64))
-        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(split),
+        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(split.rows),
                  time.time() - started)
     return outputs
 

@@ -58,9 +58,11 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
     valid = learn.dls.valid.dataset
     metrics = {
         "stage": index, "name": label, "freeze_to": stage.freeze_to, "epochs": stage.epochs,
-        "lr": [lr.start, lr.stop] if isinstance(lr, slice) else lr, "moms": list(stage.moms),
+        "lr": [lr.start, lr.stop] if isinstance(lr, slice) else getattr(lr, "tolist", lambda: lr)(), "moms": list(stage.moms),
         "n_groups": len(groups), "groups": groups,
-        "train_rows": len(learn.dls.train.dataset), "valid_rows": len(valid),
+        "train_rows": len(learn.dls.train.dataset.rows), "valid_rows": len(valid.rows),
+        # what an epoch encodes: one sequence per text, or per unit with encode: group (fasthf.spans)
+        "train_sequences": len(learn.dls.train.dataset), "train_tokens": int(learn.dls.train.dataset.lengths.sum()),
         # A refit holds nothing out: its "valid" figures are of training rows, for watching the fit only.
         "validation": "held out" if holds_out else "training rows (refit: nothing held out)",
         "train_loss": float(last["train_loss"]), "valid_loss": float(last["valid_loss"]),
@@ -68,6 +70,7 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
         "ema_decay": settings.ema_decay,
         "seconds": round(seconds, 2),
+        "train_rows_per_second": round(len(learn.dls.train.dataset.rows) * stage.epochs / max(seconds, 1e-9), 1),
         "collapsed": task.collapsed(valid.labels.numpy(), outputs.numpy()),
     }
     if metrics["collapsed"]:

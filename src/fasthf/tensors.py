@@ -70,6 +70,10 @@ class TokenizedSplit:
         """How many leading batch tensors are model inputs (the rest is the label)."""
         return 2 if self.token_type_ids is None else 3
 
+    def positions(self, idxs) -> torch.Tensor:
+        """Where the outputs of the texts `idxs` go: one row each (a `GroupedSplit` reads several a unit)."""
+        return torch.as_tensor(np.asarray(idxs, dtype=np.int64))
+
     def subset(self, rows) -> "TokenizedSplit":
         """The texts at row numbers `rows`, in that order."""
         rows = torch.as_tensor(np.asarray(rows, dtype=np.int64))
@@ -125,6 +129,20 @@ class TokenizedSplit:
                           metadata["padding_side"])
         return cls(tensors["input_ids"], tensors["offsets"], tensors["rows"], padding,
                    tensors.get("labels"), tensors.get("token_type_ids"))
+
+
+def load_split(path: str | Path):
+    """The cached tensors at `path`: a `TokenizedSplit`, or a `GroupedSplit` where they were encoded by group."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        metadata = f.metadata()
+    if metadata.get("encode") == "group":
+        from .spans import GroupedSplit
+
+        padding = Padding(int(metadata["pad_token_id"]), int(metadata["pad_token_type_id"]), metadata["padding_side"])
+        return GroupedSplit.from_tensors(load_file(str(path)), padding)
+    return TokenizedSplit.load(path)
 
 
 def usable_max_length(tokenizer, max_length: int) -> int:
@@ -187,23 +205,37 @@ def tokenize_split(texts: list[str], tokenizer, max_length: int, pairs: list[str
 
 
 def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, out_dir: str | Path,
-                    max_length: int, competition, task) -> dict:
+                    max_length: int, competition, task, encode: str = "row") -> dict:
     """Tokenize the competition files once per tokenizer: every training row with its encoded targets
-    (the folds pick their rows later, see fasthf.folds) and the test rows; write the tensors and a summary."""
+    (the folds pick their rows later, see fasthf.folds) and the test rows; write the tensors and a summary.
+
+    `encode: group` encodes each group's text once and finds its rows in it (`fasthf.spans`)."""
+    from .spans import check_shared_encoding, tokenize_groups
+
+    if encode == "group":
+        check_shared_encoding(competition, task)
     out_dir = Path(out_dir)
     max_length = usable_max_length(tokenizer, max_length)
     summary = {"tokenizer": type(tokenizer).__name__, "padding_side": tokenizer.padding_side,
                "max_length": max_length, "text": list(competition.text), "text_pair": competition.text_pair,
-               "splits": {}}
+               "encode": encode, "splits": {}}
     for name, frame in (("train", competition.read_train(train_path)), ("test", competition.read_test(test_path))):
         labels = task.encode(frame, str(train_path)) if name == "train" else None
-        split, n_truncated = tokenize_split(competition.joined_texts(frame), tokenizer, max_length,
-                                            competition.pairs(frame), labels)
+        texts = competition.joined_texts(frame)
+        if encode == "group":
+            if competition.group not in frame:
+                log.warning("%s has no %r column: each of its rows is its own group", name, competition.group)
+            groups = frame[competition.group].tolist() if competition.group in frame else range(len(frame))
+            split, counts = tokenize_groups(texts, groups, tokenizer, max_length, labels)
+            n_truncated = counts["past_max_length"]
+        else:
+            split, n_truncated = tokenize_split(texts, tokenizer, max_length, competition.pairs(frame), labels)
+            counts = {}
         split.save(out_dir / f"{name}.safetensors")
         lengths = split.lengths.float()
         summary["splits"][name] = {
-            "texts": len(split), "tokens": int(lengths.sum()), "mean_length": round(float(lengths.mean()), 2),
-            "max_length": int(lengths.max()), "truncated": n_truncated,
+            "texts": len(split.rows), "tokens": int(lengths.sum()), "mean_length": round(float(lengths.mean()), 2),
+            "max_length": int(lengths.max()), "truncated": n_truncated, **counts,
         }
         if competition.group and competition.group in frame:
             summary["splits"][name]["groups"] = int(frame[competition.group].nunique())

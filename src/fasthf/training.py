@@ -11,6 +11,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 import fastai.callback.schedule  # noqa: F401  (adds Learner.fit_one_cycle and lr_find)
 from fastai.callback.progress import ProgressCallback
@@ -19,7 +20,7 @@ from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
 
-from .architectures import SequenceClassifier, layer_groups, load_checkpoint
+from .architectures import CheckpointError, SequenceClassifier, layer_groups, load_checkpoint
 from .callbacks import Autocast, LogProgress, ValidOutputs, WeightAverage
 from .config import check_freeze_to
 from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
@@ -29,6 +30,8 @@ from .io import save_figure, write_json
 from .loaders import TokenBatchDL
 from .precision import choose_precision, logits_in_fp32
 from .recipe import Stage, TrainSettings
+from .span_head import SpanModel, with_span_head
+from .spans import GroupedSplit
 from .stage_report import trainable_groups, write_stage_files
 from .tasks import Task
 from .tensors import TokenizedSplit
@@ -91,13 +94,26 @@ def build_learner(dls: DataLoaders, model: torch.nn.Module, settings: TrainSetti
     return learn
 
 
+def with_head_for(split, model: torch.nn.Module, settings: TrainSettings, checkpoint) -> torch.nn.Module:
+    """The model as the tensors need it: tensors encoded by group (`fasthf.spans`) are read by a span
+    head, fresh on the first stage (drawn from the stage's seed); per-row tensors by the classifier's own."""
+    grouped, reads_spans = isinstance(split, GroupedSplit), isinstance(model, SpanModel)
+    if grouped and not reads_spans:
+        return with_span_head(model, settings.span_pooling)
+    if reads_spans and not grouped:
+        raise CheckpointError(f"{checkpoint}: this model reads spans of shared encodings (encode: group), but the "
+                              f"tensors were encoded row by row; rerun preprocess and the stages with one setting")
+    return model
+
+
 def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldData,
                   out_dir: str | Path, settings: TrainSettings, task: Task) -> Learner:
     """A Learner over one fold of the cached tensors and `checkpoint`, frozen as `stage` says, seeded for it."""
     set_seed(settings.seed + index, reproducible=True)
     train, valid = data.load()
-    model = load_checkpoint(checkpoint, n_labels=task.n_outputs,
-                            max_token_id=max(train.max_token_id, valid.max_token_id))
+    model = with_head_for(train, load_checkpoint(checkpoint, n_labels=task.n_outputs,
+                                                 max_token_id=max(train.max_token_id, valid.max_token_id)),
+                          settings, checkpoint)
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, task, path=out_dir)
     # lr_find (index 0) runs in the first stage's freezing state
     check_freeze_to(stage.freeze_to, len(layer_groups(learn.model)), f"stages[{max(index, 1) - 1}]")
@@ -167,6 +183,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     learn = stage_learner(stage, index, previous_checkpoint, data, out_dir, settings, task)
     groups = trainable_groups(learn)
     lr = stage.lr(len(groups))
+    lr = np.array(lr) if isinstance(lr, list) else lr  # a rate per group: fit_one_cycle divides it
     label = stage.name or f"stage {index}"
     log.info("%s: freeze_to(%d) -> %d of %d groups trainable (%d of %d parameters); "
              "fit_one_cycle(%d, lr_max=%s, moms=%s)", label, stage.freeze_to,

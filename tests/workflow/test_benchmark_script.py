@@ -12,5 +12,6 @@ def test_speed_benchmark_runs_and_prints_every_figure():
     assert done.returncode == 0, done.stderr[-3000:]
     for figure in ("preprocessing:", "GFLOP/s", "precision:", "(sortish)", "(random batches)", "HF Trainer defaults",
                    "HF Trainer informed", "ratio fasthf / informed Trainer", "fasthf predict_probs",
-                   "pipeline defaults", "pipeline batched", "ratio fasthf / batched pipeline", "MFU"):
+                   "pipeline defaults", "pipeline batched", "ratio fasthf / batched pipeline", "MFU",
+                   "shared encoding:", "ratio fasthf shared / informed Trainer"):
         assert figure in done.stdout, figure

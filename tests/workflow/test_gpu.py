@@ -130,3 +130,19 @@ def test_speed_figures_on_cuda(capsys):
     with capsys.disabled():
         print("\n" + done.stdout)
     assert "ratio fasthf / informed Trainer" in done.stdout and "ratio fasthf / batched pipeline" in done.stdout
+
+
+def test_a_shared_encoding_chain_trains_and_predicts_on_cuda(tmp_path):
+    """`encode: group` on CUDA: one encoding per sentence, the span head in the head group, bf16 where the GPU
+    has it; the phrases answered in the sample's order."""
+    workdir = copy_workflow(tmp_path)
+    results = "results/demo-shared"
+    done = subprocess.run([*DEMO, "--config", "encode=group", "batch_size=8", f"results_dir={results}"],
+                          cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    logs = workdir / results / "logs" / CHAIN
+    assert "on cuda" in (logs / "stage_4.log").read_text() and "on cuda" in (logs / "predict.log").read_text()
+    last = json.loads((workdir / results / CHAIN / "stages" / "4" / "metrics.json").read_text())
+    assert last["train_sequences"] < last["train_rows"] / 5 and last["accuracy"] > 0.4
+    sample = pd.read_csv(workdir / "data" / "demo" / "sampleSubmission.csv")
+    assert pd.read_csv(workdir / results / "submission.csv").PhraseId.tolist() == sample.PhraseId.tolist()

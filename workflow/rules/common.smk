@@ -8,10 +8,13 @@ from fasthf.archive import COMPETITION_JSON
 from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
 from fasthf.kernels import MISSING_OWNER, owner as kernel_owner
 from fasthf.recipe import TrainSettings
+from fasthf.spans import check_shared_encoding
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
 # A slug alone names a preset: config/competitions/<slug>.yaml.
 COMPETITION = Competition.from_config(config["competition"], presets=f"{workflow.basedir}/config/competitions")
+if config["encode"] == "group":  # one encoding per group: needs a group column, one text, a task that reads spans
+    check_shared_encoding(COMPETITION)
 
 # The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.

@@ -70,6 +70,7 @@ rule preprocess:
     params:
         seed=config["seed"],
         max_length=config["max_length"],
+        encode=config["encode"],
     log:
         f"{LOGS}/{{member}}/preprocess.log",
     script:

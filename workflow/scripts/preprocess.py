@@ -10,18 +10,21 @@ from fasthf.competition import Competition
 from fasthf.evaluation import decoded_batch
 from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
-from fasthf.tensors import TokenizedSplit, prepare_tensors
+from fasthf.tensors import load_split, prepare_tensors
 
 with job_log(snakemake.log[0]):
     started = time.time()
     competition, task = Competition.load(snakemake.input.competition)
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.pretrained)
     summary = prepare_tensors(snakemake.input.train, snakemake.input.test, tokenizer,
-                              Path(snakemake.output.train).parent, snakemake.params.max_length, competition, task)
+                              Path(snakemake.output.train).parent, snakemake.params.max_length, competition, task,
+                              snakemake.params.encode)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
-    # A few training rows as the model will see them, to check the special tokens and padding by eye.
-    train = TokenizedSplit.load(snakemake.output.train)
-    rows = np.random.default_rng(snakemake.params.seed).choice(len(train), size=min(8, len(train)), replace=False)
+    # A few training rows as the model will see them, to check the special tokens and padding by eye
+    # (with encode: group, two units and every row read from them).
+    train = load_split(snakemake.output.train)
+    shown = 2 if snakemake.params.encode == "group" else 8
+    rows = np.random.default_rng(snakemake.params.seed).choice(len(train), size=min(shown, len(train)), replace=False)
     write_csv(snakemake.output.example_batch, decoded_batch(train, tokenizer, rows.tolist(), task))
     print(json.dumps(summary, indent=2))

@@ -19,6 +19,7 @@ class Task:
     kind: str = ""
     default_metric: str = ""
     surrogate: str = ""  # the loss the blend's weights minimise (a proper scoring rule for the outputs)
+    reads_spans: bool = True  # whether `encode: group` may read its rows from shared encodings (fasthf.spans)
 
     def __init__(self, targets: list[str], classes: list | None = None, label_names: list[str] | None = None):
         self.targets = list(targets)

@@ -11,6 +11,7 @@ from .base import Task
 class MultiLabel(Task):
     """Several 0/1 targets per text, each its own probability."""
     kind = "multilabel"
+    reads_spans = False  # not measured with shared encoding: refused rather than assumed
     default_metric = "roc_auc"
     surrogate = "bce"
 
