@@ -171,6 +171,8 @@ def main() -> None:
                         help="fasthf's mixed_precision setting; the informed peers use the same")
     parser.add_argument("--pipeline-batch-size", type=int, default=64, help="batch size of the batched pipeline()")
     parser.add_argument("--skip-rerun", action="store_true", help="do not time a no-op rerun of the demo")
+    parser.add_argument("--shared-only", action="store_true",
+                        help="time shared encoding against the informed Trainer alone (no other figure)")
     args = parser.parse_args()
     threads = set_threads(args.threads)
     from transformers.utils import logging as hf_logging
@@ -184,6 +186,9 @@ def main() -> None:
     device = args.device
     where = torch.cuda.get_device_name() if device == "cuda" else f"{threads} threads"
     print(f"model {args.model}, {where}, torch {torch.__version__}")
+    if args.shared_only:
+        shared_encoding(args, files, tokenizer, resolve_precision(args.precision, device), device)
+        return
 
     started = time.perf_counter()
     summary = prepare_tensors(files["train"], files["test"], tokenizer, work / "tensors", 128, COMPETITION, TASK)

@@ -26,6 +26,11 @@ class Padding:
     side: str = "right"
 
     @classmethod
+    def from_metadata(cls, metadata: dict) -> "Padding":
+        """The padding a tensors file records (`TokenizedSplit.save`, `GroupedSplit.save`)."""
+        return cls(int(metadata["pad_token_id"]), int(metadata["pad_token_type_id"]), metadata["padding_side"])
+
+    @classmethod
     def of(cls, tokenizer) -> "Padding":
         if tokenizer.pad_token_id is None:
             raise ValueError(f"{type(tokenizer).__name__} has no pad token; set tokenizer.pad_token first")
@@ -125,8 +130,7 @@ class TokenizedSplit:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata()
         tensors = load_file(str(path))
-        padding = Padding(int(metadata["pad_token_id"]), int(metadata["pad_token_type_id"]),
-                          metadata["padding_side"])
+        padding = Padding.from_metadata(metadata)
         return cls(tensors["input_ids"], tensors["offsets"], tensors["rows"], padding,
                    tensors.get("labels"), tensors.get("token_type_ids"))
 
@@ -140,8 +144,7 @@ def load_split(path: str | Path):
     if metadata.get("encode") == "group":
         from .spans import GroupedSplit
 
-        padding = Padding(int(metadata["pad_token_id"]), int(metadata["pad_token_type_id"]), metadata["padding_side"])
-        return GroupedSplit.from_tensors(load_file(str(path)), padding)
+        return GroupedSplit.from_tensors(load_file(str(path)), Padding.from_metadata(metadata))
     return TokenizedSplit.load(path)
 
 

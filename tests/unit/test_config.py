@@ -45,12 +45,18 @@ def test_every_competition_preset_is_valid_and_describes_its_competition(preset)
     assert Competition.from_config(config["competition"]).slug == preset.removesuffix(".yaml")
 
 
-def test_the_fp32_cpu_preset_is_the_cpu_preset_with_its_first_seed_alone():
+def test_the_cpu_presets_share_the_split_and_each_reads_its_model_as_measured():
+    """cpu.yaml: MPNet with shared encoding, from where benchmarks/fetch_mpnet.sh puts it; cpu-fp32.yaml:
+    MiniLM a phrase at a time. Both one chain of seed 42 on the default held-out split."""
+    import re
+
     cpu, fp32 = load("config/cpu.yaml"), load("config/cpu-fp32.yaml")
-    assert fp32["members"] == [{**m, "seeds": m["seeds"][:1]} for m in cpu["members"]]
-    assert len(cpu["members"][0]["seeds"]) == 2
-    assert {k: v for k, v in fp32.items() if k not in ("members", "results_dir")} == \
-        {k: v for k, v in cpu.items() if k not in ("members", "results_dir")}
+    fetch = (REPO / "benchmarks" / "fetch_mpnet.sh").read_text()
+    destination = re.search(r"dest=\$\{1:-([^}]+)\}", fetch).group(1)
+    assert cpu["model"] == cpu["members"][0]["model"] == f"{destination}/all-mpnet-base-v2"
+    assert cpu["encode"] == "group" and fp32.get("encode", "row") == "row"
+    assert [m["seeds"] for m in cpu["members"]] == [m["seeds"] for m in fp32["members"]] == [[42]]
+    assert cpu["folds"] == fp32["folds"] == 1 and "valid_fraction" not in cpu and "valid_fraction" not in fp32
 
 
 def test_members_default_to_the_single_model_and_must_be_told_apart():

@@ -112,3 +112,31 @@ def test_the_digest_ignores_a_rebuilt_wheels_timestamps_but_not_its_content(pack
 def test_a_folder_that_is_no_package_is_named(tmp_path):
     with pytest.raises(PackageError, match="no fasthf-package.json; this is not an inference package"):
         read_package(tmp_path)
+
+
+def test_a_shared_encoding_member_is_applied_as_it_was_trained(tiny_model_folder, competition_files, tmp_path):
+    """The package carries `encode: group`: the test sentences are encoded once each and every phrase read
+    from its span, as the pipeline's predict does from its cached tensors."""
+    from fasthf.architectures import load_checkpoint
+    from fasthf.prediction import by_row_number
+    from fasthf.span_head import with_span_head
+    from fasthf.spans import tokenize_groups
+
+    model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
+    torch.manual_seed(0)
+    with_span_head(model).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    chains = [{"member": "tiny", "seed": 42, "split": "fold0", "model": tmp_path / "model"}]
+    info = build_package(tmp_path / "package", COMPETITION, SENTIMENT_TASK, chains,
+                         {"tiny": {"tokenizer": tmp_path / "tokenizer", "max_length": 64, "encode": "group"}},
+                         {"tiny": 1.0}, None, None, {"batch_size": 32, "mixed_precision": "no"})
+    assert info["members"]["tiny"]["encode"] == "group"
+    test = COMPETITION.read_test(competition_files["test"])
+    split = tokenize_groups(COMPETITION.joined_texts(test), test[COMPETITION.group].tolist(), tokenizer, 64)[0]
+    outputs = by_row_number(split, predict_probs(load_checkpoint(tmp_path / "model"), split, 32, "cpu", "no"))
+    sample = COMPETITION.read_sample(competition_files["sample_submission"])
+    expected = make_submission(test[COMPETITION.id], outputs.numpy().astype(np.float64), sample, COMPETITION,
+                               SENTIMENT_TASK)
+    got = apply_package(tmp_path / "package", competition_files["test"], competition_files["sample_submission"],
+                        tmp_path / "s.csv")
+    pd.testing.assert_frame_equal(got, expected)

@@ -1,4 +1,4 @@
-"""`encode: group` through the whole workflow on the committed fixture (a tiny BERT, two stages): every
+"""`encode: group` through the whole workflow on the committed fixture (MiniLM-L6, two stages): every
 phrase answered in file order through held-out outputs, blend, memory and submission; the bundle reads a
 single text as its own group; and a run killed with SIGKILL mid-stage resumes to the same predictions."""
 import json
@@ -9,7 +9,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from helpers import ONE_CORE_JOBS, chain_paths, copy_workflow, wait_for
+from helpers import MINILM, ONE_CORE_JOBS, chain_paths, copy_workflow, wait_for
 
 STAGES = """\
 encode: group
@@ -29,22 +29,21 @@ def workdir(tmp_path_factory):
     return workdir
 
 
-def command(model, results_dir):
+def command(results_dir):
     return ["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "config/one-core-jobs.yaml",
-            "config/shared.yaml", "--config", f"model={model}", f"results_dir={results_dir}"]
+            "config/shared.yaml", "--config", f"results_dir={results_dir}"]
 
 
-def run(workdir, model, results_dir):
-    done = subprocess.run(command(model, results_dir), cwd=workdir, capture_output=True, text=True)
+def run(workdir, results_dir):
+    done = subprocess.run(command(results_dir), cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-5000:]
     return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
-def shared_run(workdir, tiny_model_folder):
-    folder = tiny_model_folder("bert")
-    run(workdir, folder, "results/shared")
-    return workdir / "results" / "shared", str(folder)
+def shared_run(workdir):
+    run(workdir, "results/shared")
+    return workdir / "results" / "shared", MINILM
 
 
 def test_every_phrase_is_answered_in_file_order_from_one_encoding_per_sentence(workdir, shared_run):
@@ -81,20 +80,27 @@ def test_the_bundle_reads_one_text_as_its_own_group(shared_run):
     assert one.probs == pytest.approx(many[1].probs, abs=1e-5) and abs(sum(one.probs) - 1) < 1e-4
 
 
-def test_sigkill_mid_stage_with_shared_encoding_resumes_to_the_same_predictions(workdir, shared_run, tiny_model_folder):
+def test_sigkill_mid_stage_with_shared_encoding_resumes_to_the_same_predictions(workdir, shared_run):
     results, model = shared_run
     _, killed_chain, killed_logs = chain_paths(workdir / "results" / "shared-killed", model)
-    process = subprocess.Popen(command(model, "results/shared-killed"), cwd=workdir, start_new_session=True,
+    process = subprocess.Popen(command("results/shared-killed"), cwd=workdir, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(killed_logs / "stage_2.log", process, text="epoch 1/2")
+    wait_for(killed_logs / "stage_2.log", process, text="epoch 1/2  batch")  # stage 2 is training
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (killed_chain / "stages" / "2" / "metrics.json").exists()
 
-    output = run(workdir, model, "results/shared-killed")
+    output = run(workdir, "results/shared-killed")
 
     assert "stage=2" in output and "stage=1" not in output
     _, chain, _ = chain_paths(results, model)
     assert (killed_chain / "test_outputs.csv").read_bytes() == (chain / "test_outputs.csv").read_bytes()
     assert (killed_chain / "stages" / "2" / "valid_outputs.csv").read_bytes() == \
         (chain / "stages" / "2" / "valid_outputs.csv").read_bytes()
+
+
+def test_encode_group_without_a_group_column_stops_the_run_in_one_sentence(workdir):
+    done = subprocess.run(["snakemake", "-n", "--configfile", "config/demo.yaml", "--config", "encode=group",
+                           "competition=spooky-author-identification"], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "encode: group needs competition.group, the column naming the text each row is a piece of" in done.stdout + done.stderr
