@@ -57,12 +57,15 @@ def check_doc_section(doc: str, name: str, body: str) -> None:
                                f"FASTHF_WRITE_DOCS=1 pytest rewrites it")
 
 
-def copy_workflow(dest: Path) -> Path:
-    """The repository's workflow files in a fresh folder, as a user's clone would have them."""
+def copy_workflow(dest: Path, configs: dict[str, str] | None = None) -> Path:
+    """The repository's workflow files in a fresh folder, as a user's clone would have them; `configs`:
+    more files for its config/ folder ({name: text})."""
     for name in ("Snakefile", "config.yaml"):
         shutil.copy(REPO / name, dest / name)
     for folder in ("workflow", "config", "profiles", "tests/fixtures"):
         shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, text in (configs or {}).items():
+        (dest / "config" / name).write_text(text)
     return dest
 
 

@@ -20,10 +20,8 @@ EVERY_ARCHITECTURE = "results/architectures"
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("chains"))
-    (workdir / "config" / "two-stages.yaml").write_text(TWO_STAGES)
-    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
-    return workdir
+    return copy_workflow(tmp_path_factory.mktemp("chains"),
+                         {"two-stages.yaml": TWO_STAGES, "one-core-jobs.yaml": ONE_CORE_JOBS})
 
 
 def run_snakemake(workdir, *config):

@@ -23,10 +23,7 @@ stages:
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("shared"))
-    (workdir / "config" / "shared.yaml").write_text(STAGES)
-    (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS)
-    return workdir
+    return copy_workflow(tmp_path_factory.mktemp("shared"), {"shared.yaml": STAGES, "one-core-jobs.yaml": ONE_CORE_JOBS})
 
 
 def command(results_dir):
