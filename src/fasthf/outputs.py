@@ -56,8 +56,12 @@ class Predictions:
         return frame
 
     def write(self, path: str | Path, **extra_columns) -> None:
-        """The table in file order (shared encoding yields rows unit by unit)."""
-        write_csv(path, self.to_frame(**extra_columns).sort_values(ROW, kind="stable").reset_index(drop=True))
+        write_csv(path, self.to_frame(**extra_columns))
+
+    def in_row_order(self) -> "Predictions":
+        """The same outputs with the rows in file order (shared encoding yields them unit by unit)."""
+        order = np.argsort(self.rows, kind="stable")
+        return Predictions(self.rows[order], self.outputs[order])
 
     def aligned(self, rows) -> np.ndarray:
         """The outputs in the order of `rows`, all of which must be here."""

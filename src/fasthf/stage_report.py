@@ -78,7 +78,7 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
                     "the layers this stage trains; give a lower lr_max", label, metrics["collapsed"], metrics["lr"])
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
-    Predictions(valid.rows.numpy(), outputs.numpy()).write(out_dir / "valid_outputs.csv")
+    Predictions(valid.rows.numpy(), outputs.numpy()).in_row_order().write(out_dir / "valid_outputs.csv")
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)

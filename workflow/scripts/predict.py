@@ -19,7 +19,7 @@ with job_log(snakemake.log[0]):
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)
-    Predictions(test.rows.numpy(), outputs.numpy()).write(snakemake.output.test)
+    Predictions(test.rows.numpy(), outputs.numpy()).in_row_order().write(snakemake.output.test)
     timing = {"test": {"rows": len(test.rows), "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)
     print(f"test: {len(test.rows)} rows in {timing['test']['seconds']} s")
