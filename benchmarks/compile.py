@@ -28,7 +28,8 @@ from fasthf.archive import extract_competition
 from fasthf.loaders import TokenBatchDL
 from fasthf.precision import resolve_precision
 from fasthf.task_inference import fit_task
-from fasthf.tensors import TokenizedSplit, prepare_tensors
+from fasthf.tensor_cache import prepare_tensors
+from fasthf.tensors import TokenizedSplit
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITION = Competition.from_config("sentiment-analysis-on-movie-reviews", REPO / "config" / "competitions")

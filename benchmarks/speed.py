@@ -34,7 +34,8 @@ from fasthf.precision import resolve_precision
 from fasthf.prediction import predict_probs
 from fasthf.task_inference import fit_task
 from fasthf.spans import tokenize_groups
-from fasthf.tensors import TokenizedSplit, prepare_tensors, tokenize_split
+from fasthf.tensor_cache import prepare_tensors
+from fasthf.tensors import TokenizedSplit, tokenize_split
 from fasthf.recipe import TrainSettings
 from fasthf.training import build_learner, with_head_for
 

@@ -13,7 +13,12 @@ FIXTURES = REPO / "tests" / "fixtures"
 SLUGS = ["sentiment-analysis-on-movie-reviews", "nlp-getting-started", "spooky-author-identification",
          "jigsaw-toxic-comment-classification-challenge", "commonlitreadabilityprize",
          "feedback-prize-english-language-learning"]
-FIXTURE = {slug: FIXTURES / f"{slug}.zip" for slug in SLUGS}
+# The forms of MLE-bench's and MLE-Dojo's text competitions (docs/competitions.md), run once each.
+BENCHMARK_SLUGS = ["us-patent-phrase-to-phrase-matching", "google-quest-challenge", "kaggle-llm-science-exam",
+                   "lmsys-chatbot-arena", "quora-question-pairs", "random-acts-of-pizza",
+                   "detecting-insults-in-social-commentary", "jigsaw-unintended-bias-in-toxicity-classification",
+                   "learning-agency-lab-automated-essay-scoring-2", "wsdm-cup-multilingual-chatbot-arena"]
+FIXTURE = {slug: FIXTURES / f"{slug}.zip" for slug in [*SLUGS, *BENCHMARK_SLUGS]}
 FIXTURE["sentiment-analysis-on-movie-reviews"] = FIXTURES / "sentiment-analysis-on-movie-reviews-mini.zip"
 EXPECTED = {  # slug: (task, metric, submission form)
     "sentiment-analysis-on-movie-reviews": ("multiclass", "accuracy", "labels"),
@@ -22,6 +27,16 @@ EXPECTED = {  # slug: (task, metric, submission form)
     "jigsaw-toxic-comment-classification-challenge": ("multilabel", "roc_auc", "probabilities"),
     "commonlitreadabilityprize": ("regression", "rmse", "probabilities"),
     "feedback-prize-english-language-learning": ("regression", "mcrmse", "probabilities"),
+    "us-patent-phrase-to-phrase-matching": ("regression", "pearson", "probabilities"),
+    "google-quest-challenge": ("regression", "spearman", "probabilities"),
+    "kaggle-llm-science-exam": ("multiclass", "map_at_3", "ranked"),
+    "lmsys-chatbot-arena": ("multiclass", "log_loss", "probabilities"),
+    "quora-question-pairs": ("binary", "log_loss", "probabilities"),
+    "random-acts-of-pizza": ("binary", "roc_auc", "probabilities"),
+    "detecting-insults-in-social-commentary": ("binary", "roc_auc", "probabilities"),
+    "jigsaw-unintended-bias-in-toxicity-classification": ("soft", "bias_auc", "probabilities"),
+    "learning-agency-lab-automated-essay-scoring-2": ("multiclass", "quadratic_kappa", "labels"),
+    "wsdm-cup-multilingual-chatbot-arena": ("binary", "accuracy", "labels"),
 }
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .precision import Fp32Linear
+
 log = logging.getLogger(__name__)
 
 
@@ -251,6 +253,23 @@ def output_layer(model: nn.Module) -> nn.Linear | None:
             if not (base and (name == base or name.startswith(base + ".")))]
     found = [m for m in head if isinstance(m, nn.Linear) and m.out_features == n_labels]
     return found[-1] if found else None
+
+
+def logits_in_fp32(model: nn.Module) -> nn.Module:
+    """Make the layer that writes the logits compute in fp32 under bf16 or fp16 autocast.
+
+    A bf16 output carries about 3 significant digits: regression values came out rounded to steps of
+    0.0078 near 1 (0.03 near 4), and a ranking metric (AUC, Spearman) would see ties that the model did
+    not make. One fp32 product of hidden-size x labels costs nothing next to the encoder. The layer's
+    class is swapped in place, so checkpoints, `deepcopy` (the weight average) and DDP see a plain Linear.
+    """
+    layer = output_layer(model)
+    if layer is None and hasattr(model, "config"):
+        log.warning("%s: no Linear with %d outputs in its head; its logits stay in the autocast dtype",
+                    type(model).__name__, model.config.num_labels)
+    elif type(layer) is nn.Linear:
+        layer.__class__ = Fp32Linear
+    return model
 
 
 def _first_tensor(output):

@@ -49,7 +49,8 @@ def extract_competition(archive: str | Path, dest_dir: str | Path, competition: 
     The files may lie at the top of the archive or in one folder, other files beside them are
     ignored; two copies of one file are refused. Everything is unpacked and checked in a staging
     folder first: a refused archive leaves nothing in `dest_dir`. Returns the paths of the train, test
-    and sample submission files and of competition.json.
+    and sample submission files, of the other files competition.files names (those of competition.joins,
+    read with train and test from wherever the archive holds them) and of competition.json.
     """
     dest_dir = Path(dest_dir)
     staging = dest_dir / ".extracting"
@@ -58,8 +59,11 @@ def extract_competition(archive: str | Path, dest_dir: str | Path, competition: 
         found = _unpack(archive, staging, competition)
         # Read each file once so a wrong column or bad row stops the run here, not hours later.
         names = competition.files
-        train = _naming_member(competition.read_train, staging, archive)(found[names["train"]])
-        test = _naming_member(competition.read_test, staging, archive)(found[names["test"]])
+        beside = {key: found[name] for key, name in names.items()}  # joined files, wherever the archive holds them
+        train = _naming_member(lambda path: competition.read_train(path, beside), staging, archive,
+                               beside.values())(found[names["train"]])
+        test = _naming_member(lambda path: competition.read_test(path, beside), staging, archive,
+                              beside.values())(found[names["test"]])
         sample = _naming_member(competition.read_sample, staging, archive)(found[names["sample_submission"]])
         task, why = _naming_member(lambda path: competition.fit(train, sample, str(path)), staging,
                                    archive)(found[names["train"]])
@@ -85,22 +89,28 @@ def _check_agreement(competition: Competition, train, test, sample, archive) -> 
     if unknown:
         raise DataError(f"{archive}: {names['test']} has column(s) {unknown} that {names['train']} lacks; the files "
                         f"come from different competitions, or the description names the wrong files")
-    test_ids, sample_ids = set(test[competition.id]), set(sample[competition.id])
+    if competition.id is None and len(test) != len(sample):  # rows are matched by position
+        raise DataError(f"{archive}: {names['test']} has {len(test)} rows and {names['sample_submission']} "
+                        f"{len(sample)}; with competition.id null, test row i is answered in sample row i")
+    test_ids, sample_ids = set(competition.ids(test)), set(competition.sample_ids(sample))
     if test_ids != sample_ids:
         raise DataError(f"{archive}: {names['test']} and {names['sample_submission']} list different "
                         f"{competition.id}s ({len(test_ids ^ sample_ids)} differ); they must come from the same "
                         f"download")
 
 
-def _naming_member(reader, staging: Path, archive):
+def _naming_member(reader, staging: Path, archive, others=()):
     """`reader` whose errors name the archive's member (`train.csv (in archive.zip)`), not the staging
-    folder the file was unpacked into and that is gone by the time anyone reads the message."""
+    folder the file was unpacked into and that is gone by the time anyone reads the message; `others`:
+    more unpacked files the reader may name (a joined file)."""
     def read(path: Path):
         try:
             return reader(path)
         except DataError as error:
-            member = f"{path.relative_to(staging).as_posix()} (in {archive})"
-            raise DataError(str(error).replace(str(path), member)) from None
+            message = str(error)
+            for named in sorted({Path(path), *map(Path, others)}, key=lambda p: -len(str(p))):
+                message = message.replace(str(named), f"{named.relative_to(staging).as_posix()} (in {archive})")
+            raise DataError(message) from None
     return read
 
 

@@ -90,7 +90,8 @@ class Predictor:
         if isinstance(self.model, SpanModel):  # trained with encode: group: each text is its own group
             split, _ = tokenize_groups(list(texts), range(len(texts)), self.tokenizer, self.info["max_length"])
         else:
-            split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"])
+            split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"],
+                                      window_stride=self.info.get("window_stride"))  # windows pooled per text
         return by_row_number(split, predict_probs(self.model, split, self.batch_size, self.device, self.precision,
                                                   self.task.activation))
 

@@ -3,16 +3,26 @@
     competition:
       slug: nlp-getting-started
       files: {train: train.csv, test: test.csv, sample_submission: sample_submission.csv}
-      id: id
+      id: id                            # the id of the test file and the sample submission; null: rows
+                                        #   are matched by position (test row i answers sample row i)
+      sample_id: null                   # the sample's id column where it is named otherwise (test_id)
+      copy_columns: []                  # sample columns copied into the submission as the sample has them
       text: [text, keyword, location]   # several columns: joined, see `joined_texts`
       text_pair: null                   # or a column given to the tokenizer as the second text
       target: [target]                  # one column, or several (multilabel, multi-output regression)
       group: null                       # folds keep a group's rows together
       add_prefix_space: false           # true: each text is a piece of a longer one (byte-level BPE)
-      task: auto                        # auto | binary | multiclass | multilabel | regression
+      task: auto                        # auto | binary | multiclass | multilabel | regression | soft | tags
+      tag_separator: " "                # tags: the labels of a row, in one cell
       metric: f1                        # null: the task's default
-      submission: auto                  # auto | labels | probabilities
+      submission: auto                  # auto | labels | probabilities | ranked (the top_k labels, best first)
+      top_k: 3
       route: file                       # file: upload submission.csv; notebook: a code competition
+      tsv_quoted: false                 # true: .tsv files quote as pandas' to_csv(sep="\t") does
+      json_cells: null                  # {column: null | [field, ...]}: cells holding JSON, read as text
+      joins: []                         # [{file: notes, on: id, columns: [note]}]: see fasthf.joins
+
+Files are read by their suffix (.csv, .tsv, .json, .jsonl, .parquet: fasthf.readers).
 
 Everything downstream reads this description and the task made from the training file (`fit`);
 the download step writes both to `competition.json`, with what `task: auto` inferred and why.
@@ -27,16 +37,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, line_of, read_csv_table, read_table
+from .data import DataError, place_of
 from .io import read_json, write_json
+from .joins import check_joins, join, joins_of, locate, roles_of
 from .metrics import Metric
+from .readers import apply_json_cells, json_cells_of, read_file
 from .targets import TargetError
 from .task_inference import fit_task, infer_task
 from .tasks import TASKS, Task, task_from
 
 log = logging.getLogger(__name__)
 
-SUBMISSION_FORMS = ("auto", "labels", "probabilities")
+SUBMISSION_FORMS = ("auto", "labels", "probabilities", "ranked")
 ROUTES = ("file", "notebook")  # how Kaggle takes a submission: a file upload, or a notebook it runs (code competitions)
 
 
@@ -46,7 +58,9 @@ class Competition:
     slug: str
     files: dict = field(default_factory=lambda: {"train": "train.csv", "test": "test.csv",
                                                  "sample_submission": "sample_submission.csv"})
-    id: str = "id"
+    id: str | None = "id"  # None: no id column; rows are matched by their position
+    sample_id: str | None = None  # the sample submission's id column, where it is not named `id`
+    copy_columns: tuple[str, ...] = ()  # sample columns the submission keeps as the sample has them
     text: tuple[str, ...] = ("text",)
     text_pair: str | None = None
     target: tuple[str, ...] = ("target",)
@@ -59,6 +73,11 @@ class Competition:
     text_separator: str = " | "
     add_prefix_space: bool = False  # each text is a piece cut from a longer one: see architectures.load_pretrained
     route: str = "file"
+    tag_separator: str = " "  # task tags: a row's labels in one cell, split on this
+    top_k: int = 3  # submission ranked: how many labels, best first
+    tsv_quoted: bool = False  # .tsv files quoted as pandas' to_csv(sep="\t") writes them (Kaggle's never quote)
+    json_cells: dict | None = None  # column -> None or [field, ...]: its cells hold JSON, read as text (readers)
+    joins: tuple[dict, ...] = ()  # {file, on, columns}: columns of another file brought into train and test (joins)
 
     @classmethod
     def from_config(cls, value: str | dict, presets: str | Path = "config/competitions") -> "Competition":
@@ -73,12 +92,16 @@ class Competition:
 
             value = yaml.safe_load(preset.read_text())["competition"]
         value = dict(value)
-        for key in ("text", "target", "integer_columns"):
+        for key in ("text", "target", "integer_columns", "copy_columns"):
             if key in value and value[key] is not None:
                 value[key] = tuple([value[key]] if isinstance(value[key], str) else value[key])
         if value.get("labels") is not None:
             value["labels"] = {(int(k) if isinstance(k, str) and k.lstrip("-").isdigit() else k): v
                                for k, v in value["labels"].items()}
+        if "joins" in value:
+            value["joins"] = joins_of(value["joins"])
+        if value.get("json_cells") is not None:
+            value["json_cells"] = json_cells_of(value["json_cells"])
         competition = cls(**value)
         competition.check()
         return competition
@@ -94,7 +117,8 @@ class Competition:
         missing = [k for k in ("train", "test", "sample_submission") if k not in self.files]
         if missing:
             raise ValueError(f"competition.files: names no {missing} file")
-        used = [self.id, *self.text, *([self.text_pair] if self.text_pair else []), *self.target]
+        check_joins(self.joins, self.files)
+        used = [*self.input_columns, *self.target]
         repeated = sorted({c for c in used if used.count(c) > 1})
         if repeated:
             raise ValueError(f"competition: the column(s) {repeated} are given two roles (id, text, text_pair, target)")
@@ -102,45 +126,93 @@ class Competition:
     # -- the files ----------------------------------------------------------------------------------
     @property
     def input_columns(self) -> list[str]:
-        return [self.id, *self.text, *([self.text_pair] if self.text_pair else [])]
+        return [*([self.id] if self.id else []), *self.text, *([self.text_pair] if self.text_pair else [])]
+
+    @property
+    def sample_id_column(self) -> str | None:
+        """The sample submission's id column (None where rows are matched by position)."""
+        return self.sample_id or self.id
 
     @property
     def roles(self) -> dict[str, str]:
         """The config key that names each column."""
-        roles = {self.id: "id", **{c: "text" for c in self.text}, **{c: "target" for c in self.target}}
-        roles.update({c: key for key, c in (("text_pair", self.text_pair), ("group", self.group)) if c})
+        roles = {**{c: "text" for c in self.text}, **{c: "target" for c in self.target}}
+        roles.update({c: key for key, c in (("id", self.id), ("text_pair", self.text_pair), ("group", self.group),
+                                            ("sample_id", self.sample_id)) if c})
+        roles.update({c: "copy_columns" for c in self.copy_columns})
+        roles.update({c: f"joins[{i}].on" for i, spec in enumerate(self.joins) for c in spec["on"] if c not in roles})
         return roles
 
-    def _read(self, path, columns, optional=()) -> pd.DataFrame:
-        path = Path(path)
-        if path.suffix.lower() == ".tsv":  # Kaggle's .tsv files never quote: split on tabs as they are
-            frame = read_table(path, columns, optional=optional, roles=self.roles)
-        else:
-            frame = read_csv_table(path, columns, optional=optional, roles=self.roles)
+    def ids(self, frame: pd.DataFrame) -> pd.Series:
+        """The id of each row of a train or test file: its id column, or its position (id: null)."""
+        return frame[self.id].reset_index(drop=True) if self.id else pd.Series(np.arange(len(frame)))
+
+    def sample_ids(self, sample: pd.DataFrame) -> pd.Series:
+        """The id of each row of the sample submission, comparable with `ids` of the test file."""
+        column = self.sample_id_column
+        return sample[column].reset_index(drop=True) if column else pd.Series(np.arange(len(sample)))
+
+    def _read_file(self, path: Path, columns, optional=(), roles=None) -> pd.DataFrame:
+        """One file by its suffix, its JSON cells made text and its integer columns checked."""
+        frame = read_file(path, columns, optional=optional, roles=roles or self.roles, tsv_quoted=self.tsv_quoted)
+        frame = apply_json_cells(frame, path, self.json_cells)
         for column in self.integer_columns:
             if column in frame:
                 frame[column] = _integer_column(frame, path, column)
-        _check_unique(frame, path, self.id)
         return frame
 
-    def read_train(self, path) -> pd.DataFrame:
-        return self._read(path, [*self.input_columns, *([self.group] if self.group else []), *self.target])
+    def _read(self, path, columns, optional=(), beside=None) -> pd.DataFrame:
+        """`columns` (and the `optional` ones present) of the file, the joined ones from the other files
+        (read from `path`'s folder, or from `beside`: {key of files: path}), in that order; the join keys
+        follow them."""
+        path = Path(path)
+        wanted = [*columns, *optional]
+        joins = [(i, spec) for i, spec in enumerate(self.joins) if set(spec["columns"]) & set(wanted)]
+        brought = {c for _, spec in joins for c in spec["columns"]}
+        keys = [c for _, spec in joins for c in spec["on"]]
+        own = list(dict.fromkeys([*(c for c in columns if c not in brought), *keys]))
+        frame = self._read_file(path, own, [c for c in optional if c not in brought and c not in own])
+        for index, spec in joins:
+            other_path = locate(path, spec["file"], self.files[spec["file"]], beside)
+            if not other_path.is_file():
+                raise DataError(f"{path}: competition.joins[{index}] joins {self.files[spec['file']]} (files."
+                                f"{spec['file']}), which is not beside it ({other_path} not found); keep the "
+                                f"competition's files in one folder")
+            other = self._read_file(other_path, [*spec["on"], *spec["columns"]], roles=roles_of(index, spec))
+            join(frame, path, index, spec, other, other_path)
+        if self.id:
+            _check_unique(frame, path, self.id)
+        attrs = dict(frame.attrs)
+        frame = frame[list(dict.fromkeys([*(c for c in wanted if c in frame.columns), *frame.columns]))].copy()
+        frame.attrs.update(attrs)
+        return frame
 
-    def read_test(self, path) -> pd.DataFrame:
-        return self._read(path, self.input_columns, optional=[self.group] if self.group else [])
+    def read_train(self, path, beside: dict | None = None) -> pd.DataFrame:
+        """The training file; the files of competition.joins from its folder, or from `beside` where given."""
+        return self._read(path, [*self.input_columns, *([self.group] if self.group else []), *self.target],
+                          beside=beside)
+
+    def read_test(self, path, beside: dict | None = None) -> pd.DataFrame:
+        return self._read(path, self.input_columns, optional=[self.group] if self.group else [], beside=beside)
 
     def read_sample(self, path) -> pd.DataFrame:
-        """The sample submission: the id column and every answer column, in the file's order."""
-        frame = read_csv_table(path, [self.id], keep_all=True, roles=self.roles)
-        if self.id in self.integer_columns:
-            frame[self.id] = _integer_column(frame, Path(path), self.id)
-        _check_unique(frame, Path(path), self.id)
-        if len(frame.columns) < 2:
-            raise DataError(f"{path}: line 1: only the id column '{self.id}'; a sample submission has answer columns")
+        """The sample submission: the id column (if any), every answer column and the copied ones, in the
+        file's order."""
+        column = self.sample_id_column
+        frame = read_file(path, [*([column] if column else []), *self.copy_columns], keep_all=True,
+                          roles=self.roles, tsv_quoted=self.tsv_quoted)
+        if column:
+            if self.id in self.integer_columns:
+                frame[column] = _integer_column(frame, Path(path), column)
+            _check_unique(frame, Path(path), column)
+        if not self.answer_columns(frame):
+            raise DataError(f"{path}: line 1: no answer column: {list(frame.columns)} are the id and the copied "
+                            f"columns; a sample submission has answer columns")
         return frame
 
     def answer_columns(self, sample: pd.DataFrame) -> list[str]:
-        return [c for c in sample.columns if c != self.id]
+        """The sample's columns the model answers: all but the id and the copied ones."""
+        return [c for c in sample.columns if c != self.sample_id_column and c not in self.copy_columns]
 
     # -- what the model reads ---------------------------------------------------------------------
     def joined_texts(self, frame: pd.DataFrame) -> list[str]:
@@ -177,7 +249,7 @@ class Competition:
         else:
             kind, why = self.task, f"task {self.task}, as the config says"
         try:
-            task = fit_task(kind, train, list(self.target), self.labels)
+            task = fit_task(kind, train, list(self.target), self.labels, self.tag_separator)
         except TargetError as error:
             raise DataError(f"{path}: {error}") from None
         task.metric(self.metric)  # a metric the task cannot be scored by stops here
@@ -197,7 +269,8 @@ class Competition:
         """labels or probabilities (values, for regression): as configured, else what the metric scores."""
         if self.submission != "auto":
             return self.submission
-        return "labels" if self.metric_of(task).uses == "labels" else "probabilities"
+        uses = self.metric_of(task).uses
+        return uses if uses in ("labels", "ranked") else "probabilities"
 
     def describe(self) -> dict:
         """The description as JSON takes it (competition.json, the inference package)."""
@@ -208,9 +281,12 @@ class Competition:
     @classmethod
     def from_description(cls, data: dict) -> "Competition":
         described = dict(data)
-        for key in ("text", "target", "integer_columns"):
-            described[key] = tuple(described[key])
+        for key in ("text", "target", "integer_columns", "copy_columns"):
+            if key in described:
+                described[key] = tuple(described[key])
         described["labels"] = None if described["labels"] is None else dict(map(tuple, described["labels"]))
+        if "joins" in described:
+            described["joins"] = tuple(described["joins"])
         return cls(**described)
 
     def save(self, path, task: Task, why: str) -> None:
@@ -230,7 +306,7 @@ def _integer_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series:
     bad = numbers.isna() | (numbers != numbers.round()) | (numbers < 0) | (numbers >= 2**63)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: line {line_of(frame, row)}: column '{column}': {values.iloc[row]!r} is not a "
+        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {values.iloc[row]!r} is not a "
                         f"whole number from 0 to 2^63 ({int(bad.sum())} such rows); fix or remove that line")
     return numbers.astype("int64")
 
@@ -239,5 +315,5 @@ def _check_unique(frame: pd.DataFrame, path: Path, column: str) -> None:
     duplicated = frame[column].duplicated()
     if duplicated.any():
         row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataError(f"{path}: line {line_of(frame, row)}: column '{column}': {frame[column].iloc[row]} appears "
+        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {frame[column].iloc[row]} appears "
                         f"twice ({int(duplicated.sum())} duplicates); each row needs its own {column}")

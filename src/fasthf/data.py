@@ -2,7 +2,10 @@
 
 Which columns a file must hold comes from the competition's description (fasthf.competition).
 Kaggle's `.tsv` files never quote (`read_table`); `.csv` files are RFC 4180 CSV, with quoted fields
-that may hold commas and line breaks (`read_csv_table`).
+that may hold commas and line breaks (`read_csv_table`, also for a quoted TSV with sep="\t"). JSON, JSON
+Lines and Parquet files are read by fasthf.readers, which picks the reader by the file's suffix.
+Every frame read carries `attrs`: `header` (the file's columns), `line_numbers` (where each row is) and
+`unit` ("line", "record" or "row": what those numbers count); `place_of` names a row's place.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ class DataError(ValueError):
     """A competition file that does not hold what the pipeline needs; the message names file, row, column."""
 
 
-def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(), roles=None) -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(), roles=None,
+               keep_all: bool = False) -> pd.DataFrame:
     """Read a competition file as text, keeping every text verbatim, refusing what would be misread.
 
     `None`, `NA`, `null` and `nan` are real texts, and the files never quote (a stray `"` must
@@ -62,47 +66,50 @@ def read_table(path: str | Path, columns: list[str], sep: str = "\t", optional=(
         line_numbers.append(number)
     if not rows:
         raise DataError(f"{path}: has a header but no rows; download the competition files again")
-    keep = [*columns, *(c for c in optional if c in header and c not in columns)]
+    keep = header if keep_all else [*columns, *(c for c in optional if c in header and c not in columns)]
     frame = pd.DataFrame(rows, columns=header, dtype=str)[keep].copy()
-    frame.attrs.update(line_numbers=line_numbers, header=header)
+    frame.attrs.update(line_numbers=line_numbers, header=header, unit="line")
     return frame
 
 
 def read_csv_table(path: str | Path, columns: list[str], optional=(), keep_all: bool = False,
-                   roles=None) -> pd.DataFrame:
+                   roles=None, sep: str = ",") -> pd.DataFrame:
     """Read a CSV file (quoted fields may hold commas and line breaks) as text, every value verbatim.
 
     The same checks as `read_table` where CSV allows them: UTF-8, no NUL, a header with the columns,
     at least one row, no repeated header; a malformed quote is refused naming pandas' reason.
     `keep_all` keeps every column in the file's order (a sample submission), else `columns` and the
-    `optional` ones present.
+    `optional` ones present. `sep="\t"`: a quoted TSV, as pandas' `to_csv(sep="\t")` writes one.
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     text = _decode(path)
     if not text.strip():
-        raise DataError(f"{path}: the file is empty; expected the header {','.join(columns)!r} and rows: "
+        raise DataError(f"{path}: the file is empty; expected the header {sep.join(columns)!r} and rows: "
                         f"download the competition files again")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
                             skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as error:
-        raise DataError(f"{path}: cannot be read as CSV ({str(error).strip().splitlines()[-1]}); a quote left "
-                        f"open or a cut line? Download the file again") from None
+        form, reason = "CSV" if sep == "," else "quoted TSV", str(error).strip().splitlines()[-1]
+        raise DataError(f"{path}: cannot be read as {form} ({reason}); a quote left open or a cut line? Download "
+                        f"the file again") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        hint = ("; the header holds no comma but a tab: the file must be comma-separated"
-                if len(frame.columns) == 1 and "\t" in frame.columns[0] else "; the first line must be the header")
+        name, other = ("comma", "\t") if sep == "," else ("tab", ",")
+        hint = (f"; the header holds no {name} but {other!r}: the file must be {name}-separated"
+                if len(frame.columns) == 1 and other in frame.columns[0] else "; the first line must be the header")
         raise DataError(f"{path}: line 1: missing column(s) {missing}{_roles(missing, roles)}; found "
                         f"{list(frame.columns)}, expected {columns}{hint}")
     if frame.empty:
         raise DataError(f"{path}: has a header but no rows; download the competition files again")
-    line_numbers = _record_lines(text)[1:]
+    line_numbers = _record_lines(text, sep)[1:]
     if len(line_numbers) != len(frame):  # should not happen; then rows are named by their place instead
         line_numbers = range(2, len(frame) + 2)
-    repeated = (frame[columns[0]] == columns[0]) & (frame[columns].eq(columns).all(axis=1))
+    named = columns or list(frame.columns)  # a sample matched by position may require no column by name
+    repeated = (frame[named[0]] == named[0]) & (frame[named].eq(named).all(axis=1))
     if repeated.any():
         raise DataError(f"{path}: line {line_numbers[int(np.flatnonzero(repeated.to_numpy())[0])]} repeats the "
                         f"header line (two files joined into one?); remove it")
@@ -110,14 +117,14 @@ def read_csv_table(path: str | Path, columns: list[str], optional=(), keep_all: 
     if not keep_all:
         frame = frame[[*columns, *(c for c in optional if c in frame.columns and c not in columns)]]
     frame = frame.reset_index(drop=True).copy()
-    frame.attrs.update(line_numbers=list(line_numbers), header=header)
+    frame.attrs.update(line_numbers=list(line_numbers), header=header, unit="line")
     return frame
 
 
-def _record_lines(text: str) -> list[int]:
+def _record_lines(text: str, sep: str = ",") -> list[int]:
     """The line each CSV record starts on (the header's is 1): a quoted field may span lines. Blank and
     whitespace-only lines are skipped, as pandas skips them."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
     starts, lines_read = [], 0
     for record in reader:
         if record and not (len(record) == 1 and not record[0].strip()):
@@ -149,5 +156,11 @@ def _decode(path: Path) -> str:
 
 
 def line_of(frame: pd.DataFrame, row: int) -> int:
-    """The file's line number of the frame's row `row` (blank lines are skipped, the header is line 1)."""
+    """The file's line number of the frame's row `row` (blank lines are skipped, the header is line 1); for
+    a JSON file its record number, for a Parquet file its row number, both from 1 (see `place_of`)."""
     return frame.attrs.get("line_numbers", range(2, len(frame) + 2))[row]
+
+
+def place_of(frame: pd.DataFrame, row: int) -> str:
+    """Where the frame's row `row` is in its file, as an error names it: `line 7`, `record 12`, `row 5`."""
+    return f"{frame.attrs.get('unit', 'line')} {line_of(frame, row)}"

@@ -4,13 +4,8 @@ accuracy, scores per member, loss curves, predicted against true values) and a d
 `pyplot()` is the one place matplotlib is set up to draw off screen; every plot goes through it."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:  # the ensemble's diagnostics use this module and need no torch
-    from .tensors import TokenizedSplit
 
 
 def confusion_matrix(labels, predictions, n_classes: int) -> np.ndarray:
@@ -111,8 +106,9 @@ def plot_losses(recorder, title: str):
     return fig
 
 
-def decoded_batch(split: TokenizedSplit, tokenizer, idxs, task=None) -> pd.DataFrame:
-    """fastai's `show_batch` for token ids: each row's tokens exactly as the model receives them,
+def decoded_batch(split, tokenizer, idxs, task=None) -> pd.DataFrame:
+    """fastai's `show_batch` for token ids (of a `fasthf.tensors.TokenizedSplit` or `fasthf.spans.GroupedSplit`):
+    each row's tokens exactly as the model receives them,
     padding included, with the mask and target beside; with shared encoding (`fasthf.spans`) each row of
     the units `idxs` with its unit's tokens and its span's."""
     batch = split.collate(idxs)

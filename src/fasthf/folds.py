@@ -109,17 +109,20 @@ class FoldData:
         return texts.subset(np.flatnonzero(held_out))
 
     def _rows_and_mask(self) -> tuple[TokenizedSplit, np.ndarray]:
-        from .tensors import load_split
+        from .tensor_cache import load_split
 
         texts = load_split(self.tensors)
         return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
 
 
 def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int | None) -> np.ndarray:
-    """True where the row is held out by `fold` (None, a refit: nowhere); every row must be in the folds table."""
+    """True where the row is held out by `fold` (None, a refit: nowhere); every row must be in the folds table.
+
+    `rows` are the sequences' row numbers: a long text read in windows (`fasthf.windows`) has one per window,
+    so every window of a row falls on its row's side."""
     fold_of = table.set_index("row").fold
     missing = ~np.isin(rows, fold_of.index)
-    if missing.any() or len(table) != len(rows):
+    if missing.any() or len(table) != len(np.unique(rows)):
         raise DataError(f"the tokenized training rows ({len(rows)}) and folds.csv ({len(table)} rows) come from "
                         f"different training files: rerun preprocess and folds")
     if fold is None:

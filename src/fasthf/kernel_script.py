@@ -76,8 +76,9 @@ def unpacked(package, working):
 
 
 def find_competition(root, files):
-    """The competition's folder: Kaggle mounts it as competitions/<slug>/ (newer) or <slug>/ (older)."""
-    wanted = [files["test"], files["sample_submission"]]
+    """The competition's folder: Kaggle mounts it as competitions/<slug>/ (newer) or <slug>/ (older). It holds
+    the test file, the sample and the files joined to the test rows (competition.joins), read from there."""
+    wanted = [name for key, name in files.items() if key != "train"]
     preferred = [root / "competitions" / SLUG, root / SLUG]
     for folder in [*preferred, *folders(root)]:
         if all((folder / name).is_file() for name in wanted):

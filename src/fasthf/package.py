@@ -94,7 +94,8 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
         info = {"fasthf": __version__, "wheel": wheel.name, "competition": competition.describe(),
                 "task": task.describe(), "prediction": prediction,
                 "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name]),
-                                   "encode": m.get("encode", "row")} for name, m in members.items()},
+                                   "encode": m.get("encode", "row"), "window_stride": m.get("window_stride")}
+                            for name, m in members.items()},
                 "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
                 "decision": decision if decision and decision.get("used") else None,
                 "memory": memory is not None}
@@ -142,18 +143,20 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.spans)
             splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
         else:
-            splits[name] = tokenize_split(texts, tokenizer, member["max_length"], pairs)[0]
+            splits[name] = tokenize_split(texts, tokenizer, member["max_length"], pairs,
+                                          window_stride=member.get("window_stride"))[0]
     outputs: dict[tuple[str, int], list[np.ndarray]] = {}
     for i, chain in enumerate(info["chains"], 1):
         started = time.time()
         split = splits[chain["member"]]
         model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
                                 max_token_id=split.max_token_id)
+        # one row of outputs per test row (a long text's windows pooled, fasthf.windows)
         predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
                                                        precision or info["prediction"]["mixed_precision"],
                                                        task.activation))
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted.numpy().astype(np.float64))
-        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(split.rows),
+        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(predicted),
                  time.time() - started)
     return outputs
 
@@ -201,6 +204,6 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
     log.info("%s: %d test texts, %d chains", competition.slug, len(test), len(info["chains"]))
     outputs = with_memory(folder, info, competition, task, test,
                           blended(info, task, chain_outputs(folder, info, competition, task, test, device, precision)))
-    submission = submission_for_test(test[competition.id], outputs, sample, competition, task)
+    submission = submission_for_test(competition.ids(test), outputs, sample, competition, task)
     write_checked(out_path, submission, competition, task)
     return submission

@@ -4,8 +4,8 @@ fastai 2.8's `MixedPrecision` autocasts on CUDA only, yet a CPU with `avx512_bf1
 bf16 matrices about twice as fast as fp32. Training's `Autocast` callback (fasthf.training) autocasts
 as a `Precision` says on any device; weights, optimizer state and checkpoints stay fp32 (autocast casts
 only the inputs of matrix products), so nothing saved depends on the precision used. The output layer
-computes in fp32 even so (`logits_in_fp32`). No fastai here: prediction imports this module and starts
-seconds sooner without it.
+computes in fp32 even so (`Fp32Linear`, swapped in by `architectures.logits_in_fp32`). No fastai
+here: prediction imports this module and starts seconds sooner without it.
 """
 from __future__ import annotations
 
@@ -99,22 +99,3 @@ class Fp32Linear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
             return super().forward(x.float())
-
-
-def logits_in_fp32(model: nn.Module) -> nn.Module:
-    """Make the layer that writes the logits compute in fp32 under bf16 or fp16 autocast.
-
-    A bf16 output carries about 3 significant digits: regression values came out rounded to steps of
-    0.0078 near 1 (0.03 near 4), and a ranking metric (AUC, Spearman) would see ties that the model did
-    not make. One fp32 product of hidden-size x labels costs nothing next to the encoder. The layer's
-    class is swapped in place, so checkpoints, `deepcopy` (the weight average) and DDP see a plain Linear.
-    """
-    from .architectures import output_layer
-
-    layer = output_layer(model)
-    if layer is None and hasattr(model, "config"):
-        log.warning("%s: no Linear with %d outputs in its head; its logits stay in the autocast dtype",
-                    type(model).__name__, model.config.num_labels)
-    elif type(layer) is nn.Linear:
-        layer.__class__ = Fp32Linear
-    return model

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from .architectures import batch_logits
-from .precision import choose_precision, logits_in_fp32
+from .architectures import batch_logits, logits_in_fp32
+from .outputs import Predictions
+from .precision import choose_precision
 from .tensors import TokenizedSplit
+from .windows import pool_windows
 
 
 def softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -16,6 +18,7 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
                   device=None, precision: str = "auto", activation=softmax) -> torch.Tensor:
     """`activation(logits)` for every text of `split`, row i for text i: a task's probabilities or values.
+    Where texts were read in windows, row i is window i (`row_predictions` pools them per row).
 
     Texts (or, for a `GroupedSplit`, units) are batched longest first so each batch is padded to about its
     own length; each batch's outputs are written back at its rows' positions, which restores the order.
@@ -39,7 +42,18 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
 def by_row_number(split: TokenizedSplit, outputs: torch.Tensor) -> torch.Tensor:
     """`outputs` (row k for `split.rows[k]`, as `predict_probs` gives them) put in the order of the rows'
     numbers, where those are 0..n-1 (texts tokenized straight from one file or list): row i for text i. A
-    `GroupedSplit` stores its rows unit by unit, so the two orders differ there."""
+    `GroupedSplit` stores its rows unit by unit, so the two orders differ there. A text read in windows
+    (`fasthf.windows`) gets the mean of its windows' outputs."""
+    if len(torch.unique(split.rows)) != len(split.rows):
+        _, pooled = pool_windows(split.rows, outputs)
+        return torch.from_numpy(pooled).to(outputs.dtype)
     ordered = torch.empty_like(outputs)
     ordered[split.rows] = outputs
     return ordered
+
+
+def row_predictions(split: TokenizedSplit, outputs: torch.Tensor) -> Predictions:
+    """`outputs` (row k for `split.rows[k]`) as one row of outputs per row number, in file order: a row read
+    in several windows (`fasthf.windows`) gets the mean of its windows' activated outputs; any other row its
+    own outputs, unchanged."""
+    return Predictions(*pool_windows(split.rows, outputs))

@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import save_file
 
 from .io import atomic_path
+from .tasks import TASKS
 from .tensors import Padding, TokenizedSplit, _flatten, tokenize, usable_max_length
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ class SharedEncodingError(ValueError):
 def check_shared_encoding(competition, task=None) -> None:
     """`encode: group` needs a group column, one text per row, and a task whose rows may be read from spans
     (single-label classification or regression); `task` None checks the description's task where it names one."""
-    from .tasks import TASKS
-
     if not competition.group:
         raise SharedEncodingError("encode: group needs competition.group, the column naming the text each row is a "
                                   "piece of; this competition names none (use encode: row)")

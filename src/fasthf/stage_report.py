@@ -14,7 +14,7 @@ from .architectures import count_parameters
 from .callbacks import LogProgress, clock
 from .evaluation import plot_losses
 from .io import atomic_dir, save_figure, write_csv, write_json
-from .outputs import Predictions
+from .prediction import row_predictions
 from .recipe import Stage, TrainSettings
 from .tasks import Task
 
@@ -56,12 +56,15 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
     last = history.iloc[-1]
     metric_names = [n for n in history.columns if n not in ("epoch", "train_loss", "valid_loss", "seconds")]
     valid = learn.dls.valid.dataset
+    # rows of the file, each read in one sequence or, where long, in several windows (fasthf.windows)
+    train_rows, valid_rows = (len(torch.unique(d.rows)) for d in (learn.dls.train.dataset, valid))
     metrics = {
         "stage": index, "name": label, "freeze_to": stage.freeze_to, "epochs": stage.epochs,
         "lr": [lr.start, lr.stop] if isinstance(lr, slice) else getattr(lr, "tolist", lambda: lr)(), "moms": list(stage.moms),
         "n_groups": len(groups), "groups": groups,
-        "train_rows": len(learn.dls.train.dataset.rows), "valid_rows": len(valid.rows),
-        # what an epoch encodes: one sequence per text, or per unit with encode: group (fasthf.spans)
+        "train_rows": train_rows, "valid_rows": valid_rows,
+        # what an epoch encodes: one sequence per text (per window of a long one with window_stride), or per
+        # unit with encode: group (fasthf.spans)
         "train_sequences": len(learn.dls.train.dataset), "train_tokens": int(learn.dls.train.dataset.lengths.sum()),
         # A refit holds nothing out: its "valid" figures are of training rows, for watching the fit only.
         "validation": "held out" if holds_out else "training rows (refit: nothing held out)",
@@ -70,7 +73,7 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
         "ema_decay": settings.ema_decay,
         "seconds": round(seconds, 2),
-        "train_rows_per_second": round(len(learn.dls.train.dataset.rows) * stage.epochs / max(seconds, 1e-9), 1),
+        "train_rows_per_second": round(train_rows * stage.epochs / max(seconds, 1e-9), 1),
         "collapsed": task.collapsed(valid.labels.numpy(), outputs.numpy()),
     }
     if metrics["collapsed"]:
@@ -78,7 +81,7 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
                     "the layers this stage trains; give a lower lr_max", label, metrics["collapsed"], metrics["lr"])
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
-    Predictions(valid.rows.numpy(), outputs.numpy()).in_row_order().write(out_dir / "valid_outputs.csv")
+    row_predictions(valid, outputs).write(out_dir / "valid_outputs.csv")  # a row's windows pooled
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)

@@ -25,19 +25,34 @@ def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competi
     """The submission frame: the sample's ids in its order, its answer columns filled from `outputs`
     (row i belongs to `test_ids[i]`)."""
     position = pd.Series(np.arange(len(test_ids)), index=np.asarray(test_ids))
-    ids = sample[competition.id]
+    ids = competition.sample_ids(sample)
     missing = ~ids.isin(position.index)
     if missing.any():
-        raise SubmissionError(f"invalid submission:\n  - {int(missing.sum())} {competition.id}s of the sample "
+        raise SubmissionError(f"invalid submission:\n  - {int(missing.sum())} {_id_name(competition)}s of the sample "
                               f"submission have no prediction, e.g. {ids[missing].tolist()[:5]}")
-    return answers_frame(ids, np.asarray(outputs)[position.loc[ids].to_numpy()], sample, competition, task)
+    return answers_frame(ids, np.asarray(outputs)[position.loc[ids].to_numpy()], sample, competition, task,
+                         sample[list(competition.copy_columns)])
 
 
-def answers_frame(ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition, task: Task) -> pd.DataFrame:
-    """`ids` and their answers (row i from `outputs[i]`) in the sample's columns, as the form says."""
-    values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample),
-                                    competition.submission_form(task))
-    return pd.DataFrame({competition.id: np.asarray(ids), **values})[list(sample.columns)]
+def answers_frame(ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition, task: Task,
+                  copied: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`ids` and their answers (row i from `outputs[i]`) in the sample's columns, as the form says; the
+    copied columns (`competition.copy_columns`) from `copied`, row for row."""
+    form = competition.submission_form(task)
+    values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample), form,
+                                    **({"top_k": competition.top_k} if form == "ranked" else {}))
+    if competition.copy_columns and (copied is None or len(copied) != len(outputs)):
+        raise SubmissionError(f"invalid submission:\n  - the columns {list(competition.copy_columns)} are copied from "
+                              f"the sample submission, which does not list these {len(outputs)} test rows")
+    columns = {competition.sample_id_column: np.asarray(ids)} if competition.sample_id_column else {}
+    columns.update(values)
+    for column in competition.copy_columns:
+        columns[column] = copied[column].to_numpy()
+    return pd.DataFrame(columns)[list(sample.columns)]
+
+
+def _id_name(competition: Competition) -> str:
+    return competition.sample_id_column or "row"
 
 
 def submission_for_test(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition,
@@ -46,7 +61,7 @@ def submission_for_test(test_ids, outputs: np.ndarray, sample: pd.DataFrame, com
     the columns and their order; rows follow the sample where it lists exactly these ids (the public test),
     else the test file's order (the sample may still be the public one when the hidden test is swapped in)."""
     ids = pd.Series(np.asarray(test_ids))
-    if set(sample[competition.id].astype(str)) == set(ids.astype(str)) and len(sample) == len(ids):
+    if set(competition.sample_ids(sample).astype(str)) == set(ids.astype(str)) and len(sample) == len(ids):
         return make_submission(test_ids, outputs, sample, competition, task)
     return answers_frame(ids, outputs, sample, competition, task)
 
@@ -56,14 +71,14 @@ def form_problems(submission: pd.DataFrame, columns: list[str], competition: Com
     if list(submission.columns) != list(columns):
         return [f"columns are {list(submission.columns)}, expected {list(columns)}"]
     problems = []
-    if submission[competition.id].duplicated().any():
-        problems.append(f"{int(submission[competition.id].duplicated().sum())} {competition.id}s appear twice")
+    id_column = competition.sample_id_column
+    if id_column and submission[id_column].duplicated().any():
+        problems.append(f"{int(submission[id_column].duplicated().sum())} {id_column}s appear twice")
     form = competition.submission_form(task)
-    for column in columns:
-        if column != competition.id:
-            problem = task.check_submission_column(column, submission[column], form)
-            if problem:
-                problems.append(problem)
+    for column in competition.answer_columns(submission):
+        problem = task.check_submission_column(column, submission[column], form)
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -83,11 +98,16 @@ def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competit
     problems = form_problems(submission, list(sample.columns), competition, task)
     if list(submission.columns) != list(sample.columns):
         return problems
-    id_column = competition.id
+    id_column = _id_name(competition)
     if len(submission) != len(sample):
         problems.append(f"{len(submission)} rows, the sample submission has {len(sample)}")
-    ids = submission[id_column].astype(str)
-    expected = sample[id_column].astype(str)
+    for column in competition.copy_columns if len(submission) == len(sample) else ():
+        differ = submission[column].astype(str).to_numpy() != sample[column].astype(str).to_numpy()
+        if differ.any():  # rows matched by position: the copied columns show a row out of place
+            problems.append(f"column {column} differs from the sample submission's from row "
+                            f"{int(np.flatnonzero(differ)[0]) + 2}; it is copied as the sample has it")
+    ids = competition.sample_ids(submission).astype(str)
+    expected = competition.sample_ids(sample).astype(str)
     missing = np.sort(expected[~expected.isin(set(ids))].unique())  # hashed: ids are strings in general
     extra = np.sort(ids[~ids.isin(set(expected))].unique())
     ids, expected = ids.to_numpy(), expected.to_numpy()

@@ -7,13 +7,15 @@ import pandas as pd
 
 from .metrics import METRICS
 from .targets import TargetError
-from .tasks import TASKS, Classification, Task
+from .tasks import TASKS, Classification, Tags, Task
 
 
 def infer_task(frame: pd.DataFrame, targets: list[str], labels: dict | None = None,
                answer_columns: list[str] | None = None, metric: str | None = None) -> tuple[str, str]:
     """(kind, why) from the target column(s), the sample submission's answer columns and the metric."""
     scores_labels_only = metric in METRICS and "regression" not in METRICS[metric].tasks
+    if metric in METRICS and METRICS[metric].tasks in (("soft",), ("tags",)):
+        return METRICS[metric].tasks[0], f"the metric {metric} scores {METRICS[metric].tasks[0]} tasks only"
     if labels:
         kind = "binary" if len(labels) == 2 else "multiclass"
         return kind, f"the description names {len(labels)} labels"
@@ -21,6 +23,8 @@ def infer_task(frame: pd.DataFrame, targets: list[str], labels: dict | None = No
     numeric = {c: bool(v.notna().all()) for c, v in numbers.items()}
     if len(targets) > 1:
         if all(numeric.values()) and all(set(v.unique()) <= {0, 1} for v in numbers.values()):
+            if (pd.DataFrame(numbers).sum(axis=1) == 1).all():
+                return "multiclass", f"{len(targets)} target columns of 0 and 1 with one 1 per row: one-hot classes"
             return "multilabel", f"{len(targets)} target columns, each holding only 0 and 1"
         if scores_labels_only:  # a stray value is then a bad row, not another task
             return "multilabel", f"{len(targets)} target columns and the metric {metric} scores labels"
@@ -44,13 +48,21 @@ def infer_task(frame: pd.DataFrame, targets: list[str], labels: dict | None = No
     return "regression", f"'{column}' holds {'fractional numbers' if not whole else f'{n_distinct} distinct numbers'}"
 
 
-def fit_task(kind: str, frame: pd.DataFrame, targets: list[str], labels: dict | None = None) -> Task:
-    """The task of `kind`, with its classes read from the training file unless `labels` names them."""
+def fit_task(kind: str, frame: pd.DataFrame, targets: list[str], labels: dict | None = None,
+             tag_separator: str = " ") -> Task:
+    """The task of `kind`, with its classes read from the training file unless `labels` names them (the
+    columns themselves for one-hot targets, the tags found for a tags task)."""
     cls = TASKS[kind]
+    if cls is Tags:
+        if len(targets) != 1:
+            raise ValueError(f"competition.target: a tags task reads one column of tags, not {targets}")
+        return Tags(targets, Tags.vocabulary(frame, targets[0], tag_separator), separator=tag_separator)
     if not issubclass(cls, Classification):
         return cls(targets)
-    if len(targets) != 1:
-        raise ValueError(f"competition.target: a {kind} task takes one target column, not {targets}")
+    if len(targets) > 1:  # one-hot columns: the classes are the columns
+        if kind == "binary" and len(targets) != 2:
+            raise ValueError(f"competition.target: a binary task takes one column or two one-hot ones, not {targets}")
+        return cls(targets, list(targets), None)
     if labels:
         classes = list(labels)
         names = [str(name) for name in labels.values()]

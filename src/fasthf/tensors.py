@@ -135,19 +135,6 @@ class TokenizedSplit:
                    tensors.get("labels"), tensors.get("token_type_ids"))
 
 
-def load_split(path: str | Path):
-    """The cached tensors at `path`: a `TokenizedSplit`, or a `GroupedSplit` where they were encoded by group."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        metadata = f.metadata()
-    if metadata.get("encode") == "group":
-        from .spans import GroupedSplit
-
-        return GroupedSplit.from_tensors(load_file(str(path)), Padding.from_metadata(metadata))
-    return TokenizedSplit.load(path)
-
-
 def usable_max_length(tokenizer, max_length: int) -> int:
     """`max_length`, or the longest sequence the model takes where that is shorter (as run_glue.py caps
     max_seq_length at `tokenizer.model_max_length`): longer ones would index past its position embeddings."""
@@ -158,31 +145,82 @@ def usable_max_length(tokenizer, max_length: int) -> int:
     return max_length
 
 
-def tokenize(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None) -> dict:
+def tokenize(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None,
+             window_stride: int | None = None) -> dict:
     """Tokenize all texts (and their pairs) in one batched call of the fast tokenizer, with its own
     special tokens and separators.
 
     Texts longer than `max_length` tokens (at most the model's) are truncated (the longer of a pair
-    first), and said so in the log.
+    first), and said so in the log. With `window_stride` they are read in overlapping windows instead
+    (`fasthf.windows`: consecutive windows share `window_stride` tokens; with a pair, the windows run over
+    the text and the pair is repeated in each). Returns the sequences' `input_ids` and `token_type_ids`,
+    `rows` (the index in `texts` of each sequence: a windowed text has several), `n_truncated`, and with
+    `window_stride` `n_windowed` and `n_windows` (the texts cut, and their windows).
     """
     max_length = usable_max_length(tokenizer, max_length)
-    want_types = "token_type_ids" in tokenizer.model_input_names
     pairs = None if pairs is None else list(pairs)
+    if window_stride is not None:
+        from .windows import check_window_stride
+
+        check_window_stride(tokenizer, max_length, window_stride, pair=pairs is not None)
+    want_types = "token_type_ids" in tokenizer.model_input_names
     encoded = tokenizer(list(texts), pairs, truncation=False, return_attention_mask=False,
                         return_token_type_ids=want_types, verbose=False)
     too_long = [i for i, ids in enumerate(encoded["input_ids"]) if len(ids) > max_length]
+    rows = list(range(len(texts)))
+    counts = {}
+    if too_long and window_stride is not None:
+        encoded, rows, too_long, counts = _windowed(encoded, texts, pairs, too_long, tokenizer, max_length,
+                                                    window_stride, want_types)
     if too_long:
         log.warning("%d of %d texts are longer than max_length=%d tokens and were truncated (first: %r)",
                     len(too_long), len(texts), max_length, texts[too_long[0]][:80])
         cut = tokenizer([texts[i] for i in too_long], None if pairs is None else [pairs[i] for i in too_long],
                         truncation=True, max_length=max_length, return_attention_mask=False,
                         return_token_type_ids=want_types)
+        at = {i: k for k, i in enumerate(rows)} if counts else None  # where each text's one sequence is
         for key in encoded.keys():
             for j, i in enumerate(too_long):
-                encoded[key][i] = cut[key][j]
+                encoded[key][i if at is None else at[i]] = cut[key][j]
+    if window_stride is not None:
+        counts = {"n_windowed": 0, "n_windows": 0, **counts}
     return {"input_ids": encoded["input_ids"],
             "token_type_ids": encoded["token_type_ids"] if want_types else None,
-            "n_truncated": len(too_long)}
+            "rows": rows, "n_truncated": len(too_long), **counts}
+
+
+def _windowed(encoded, texts, pairs, too_long, tokenizer, max_length: int, stride: int, want_types: bool):
+    """The sequences with each too-long text replaced by its windows (`fasthf.windows.encode_windows`); the
+    text index of each sequence; the texts still to truncate (a pair leaving no room for windows); counts."""
+    from .windows import encode_windows, pair_room
+
+    if pairs is not None:
+        room = pair_room(tokenizer, [pairs[i] for i in too_long], max_length)
+        fits = room > stride
+        cut, truncate = [i for i, ok in zip(too_long, fits) if ok], [i for i, ok in zip(too_long, fits) if not ok]
+        if truncate:
+            log.warning("%d text(s) have a pair that leaves at most window_stride=%d of max_length=%d tokens for "
+                        "the text: truncated instead of read in windows", len(truncate), stride, max_length)
+    else:
+        cut, truncate = too_long, []
+    if not cut:
+        return encoded, list(range(len(texts))), truncate, {}
+    windows = encode_windows(tokenizer, [texts[i] for i in cut], max_length, stride,
+                             None if pairs is None else [pairs[i] for i in cut], token_types=want_types)
+    by_text: dict[int, list[int]] = {}
+    for w, sample in enumerate(windows["sample"]):
+        by_text.setdefault(cut[sample], []).append(w)
+    keys = ("input_ids", "token_type_ids") if want_types else ("input_ids",)
+    out = {key: [] for key in keys}
+    rows = []
+    for i in range(len(texts)):
+        for key in keys:
+            out[key].extend([windows[key][w] for w in by_text[i]] if i in by_text else [encoded[key][i]])
+        rows.extend([i] * len(by_text.get(i, [0])))
+    n_windows = len(windows["sample"])
+    log.info("%d of %d texts are longer than max_length=%d: read in %s windows (stride %d)",
+             len(cut), len(texts), max_length, f"{n_windows:,}", stride)
+    return out, rows, truncate, {"n_windowed": len(cut), "n_windows": n_windows}
 
 
 def _flatten(rows: list[list[int]], dtype) -> torch.Tensor:
@@ -190,59 +228,27 @@ def _flatten(rows: list[list[int]], dtype) -> torch.Tensor:
 
 
 def tokenize_split(texts: list[str], tokenizer, max_length: int, pairs: list[str] | None = None,
-                   labels: np.ndarray | None = None) -> tuple[TokenizedSplit, int]:
-    """The ragged tensors for one file's texts (row i is text i); returns it and how many were truncated."""
-    encoded = tokenize(texts, tokenizer, max_length, pairs)
-    lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(texts))
+                   labels: np.ndarray | None = None, window_stride: int | None = None) -> tuple[TokenizedSplit, int]:
+    """The ragged tensors for one file's texts (row i is text i); returns it and how many were truncated.
+
+    With `window_stride` a text longer than `max_length` is several sequences, its windows, each with the
+    text's row number and label (`fasthf.windows`)."""
+    encoded = tokenize(texts, tokenizer, max_length, pairs, window_stride)
+    lengths = np.fromiter((len(ids) for ids in encoded["input_ids"]), dtype=np.int64, count=len(encoded["input_ids"]))
     offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]))
     types = encoded["token_type_ids"]
+    rows = torch.as_tensor(np.asarray(encoded["rows"], dtype=np.int64))
     split = TokenizedSplit(
         input_ids=_flatten(encoded["input_ids"], np.int32),
         offsets=offsets,
-        rows=torch.arange(len(texts), dtype=torch.int64),
+        rows=rows,
         padding=Padding.of(tokenizer),
-        labels=None if labels is None else torch.from_numpy(np.array(labels)),
+        labels=None if labels is None else _per_sequence(torch.from_numpy(np.array(labels)), rows, len(texts)),
         token_type_ids=None if types is None else _flatten(types, np.int8),
     )
     return split, encoded["n_truncated"]
 
 
-def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, out_dir: str | Path,
-                    max_length: int, competition, task, encode: str = "row") -> dict:
-    """Tokenize the competition files once per tokenizer: every training row with its encoded targets
-    (the folds pick their rows later, see fasthf.folds) and the test rows; write the tensors and a summary.
-
-    `encode: group` encodes each group's text once and finds its rows in it (`fasthf.spans`)."""
-    from .spans import check_shared_encoding, tokenize_groups
-
-    if encode == "group":
-        check_shared_encoding(competition, task)
-    out_dir = Path(out_dir)
-    max_length = usable_max_length(tokenizer, max_length)
-    summary = {"tokenizer": type(tokenizer).__name__, "padding_side": tokenizer.padding_side,
-               "max_length": max_length, "text": list(competition.text), "text_pair": competition.text_pair,
-               "encode": encode, "splits": {}}
-    for name, frame in (("train", competition.read_train(train_path)), ("test", competition.read_test(test_path))):
-        labels = task.encode(frame, str(train_path)) if name == "train" else None
-        texts = competition.joined_texts(frame)
-        if encode == "group":
-            if competition.group not in frame:
-                log.warning("%s has no %r column: each of its rows is its own group", name, competition.group)
-            groups = frame[competition.group].tolist() if competition.group in frame else range(len(frame))
-            split, counts = tokenize_groups(texts, groups, tokenizer, max_length, labels)
-            n_truncated = counts["past_max_length"]
-        else:
-            split, n_truncated = tokenize_split(texts, tokenizer, max_length, competition.pairs(frame), labels)
-            counts = {}
-        split.save(out_dir / f"{name}.safetensors")
-        lengths = split.lengths.float()
-        summary["splits"][name] = {
-            "texts": len(split.rows), "tokens": int(lengths.sum()), "mean_length": round(float(lengths.mean()), 2),
-            "max_length": int(lengths.max()), "truncated": n_truncated, **counts,
-        }
-        if competition.group and competition.group in frame:
-            summary["splits"][name]["groups"] = int(frame[competition.group].nunique())
-        if labels is not None and labels.ndim == 1:
-            counts = np.bincount(labels, minlength=task.n_outputs)
-            summary["splits"][name]["label_counts"] = dict(zip(task.output_names, map(int, counts)))
-    return summary
+def _per_sequence(labels: torch.Tensor, rows: torch.Tensor, n_texts: int) -> torch.Tensor:
+    """Each sequence's label: its text's (repeated for each window of a windowed text)."""
+    return labels if len(rows) == n_texts else labels[rows]

@@ -20,7 +20,7 @@ from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
 
-from .architectures import CheckpointError, SequenceClassifier, layer_groups, load_checkpoint
+from .architectures import CheckpointError, SequenceClassifier, layer_groups, load_checkpoint, logits_in_fp32
 from .callbacks import Autocast, LogProgress, ValidOutputs, WeightAverage
 from .config import check_freeze_to
 from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
@@ -28,7 +28,7 @@ from .evaluation import pyplot
 from .folds import FoldData
 from .io import save_figure, write_json
 from .loaders import TokenBatchDL
-from .precision import choose_precision, logits_in_fp32
+from .precision import choose_precision
 from .recipe import Stage, TrainSettings
 from .span_head import SpanModel, with_span_head
 from .spans import GroupedSplit

@@ -11,10 +11,10 @@ from fasthf.archive import extract_competition
 from fasthf.competition import Competition
 from fasthf.data import DataError
 from fasthf.tasks import Classification
-from presets import EXPECTED, FIXTURE, PRESETS, SLUGS, preset
+from presets import BENCHMARK_SLUGS, EXPECTED, FIXTURE, PRESETS, SLUGS, preset
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("slug", [*SLUGS, *BENCHMARK_SLUGS])
 def test_each_fixture_fits_its_preset_and_the_task_is_as_expected(slug, tmp_path):
     competition = preset(slug)
     paths = extract_competition(FIXTURE[slug], tmp_path, competition)

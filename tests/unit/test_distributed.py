@@ -15,7 +15,7 @@ from helpers import SENTIMENT_TASK, label_names, read_train, sentiment
 from fasthf.distributed import launch_command
 from fasthf.prediction import predict_probs
 from fasthf.folds import FoldData, assign_folds
-from fasthf.tensors import prepare_tensors
+from fasthf.tensor_cache import prepare_tensors
 from fasthf.recipe import Stage, TrainSettings
 
 

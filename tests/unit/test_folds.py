@@ -57,7 +57,7 @@ def test_more_folds_than_sentences_is_refused(train):
 
 
 def test_fold_data_splits_the_tokenized_rows_by_the_table(tmp_path, competition_files, minilm):
-    from fasthf.tensors import prepare_tensors
+    from fasthf.tensor_cache import prepare_tensors
 
     prepare_tensors(competition_files["train"], competition_files["test"], minilm[1], tmp_path, 64, *sentiment())
     train = read_train(competition_files["train"])

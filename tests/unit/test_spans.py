@@ -66,7 +66,7 @@ def test_rows_past_max_length_fall_back_and_are_counted(minilm):
 
 
 def test_batches_hold_each_units_rows_and_subsets_keep_only_what_they_read(minilm, tmp_path):
-    from fasthf.tensors import load_split
+    from fasthf.tensor_cache import load_split
 
     _, tokenizer = minilm
     texts = [SENTENCE, "not good", "a film", "film", "dull"]

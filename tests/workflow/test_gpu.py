@@ -67,7 +67,7 @@ def test_prediction_on_cuda_equals_the_cpus(minilm_and_test_split):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_regression_values_on_cuda_keep_fp32_resolution(competition_files, precision):
-    """Under autocast the output layer still computes in fp32 (fasthf.precision.logits_in_fp32): values are
+    """Under autocast the output layer still computes in fp32 (fasthf.architectures.logits_in_fp32): values are
     not rounded onto the half-precision grid, so those the model tells apart do not tie."""
     from fasthf.architectures import load_pretrained
     from fasthf.prediction import predict_probs
@@ -94,7 +94,7 @@ def test_a_two_process_stage_trains_over_nccl(tmp_path, competition_files):
 
     from fasthf.architectures import fetch_pretrained
     from fasthf.folds import FoldData, assign_folds
-    from fasthf.tensors import prepare_tensors
+    from fasthf.tensor_cache import prepare_tensors
     from fasthf.recipe import Stage, TrainSettings
     from transformers import AutoTokenizer
 

@@ -71,6 +71,7 @@ rule preprocess:
         seed=config["seed"],
         max_length=config["max_length"],
         encode=config["encode"],
+        window_stride=config.get("window_stride"),
     log:
         f"{LOGS}/{{member}}/preprocess.log",
     script:

@@ -7,7 +7,7 @@ from fasthf.logs import job_log
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     train = competition.read_train(snakemake.input.train)
-    table = assign_folds(train[competition.id], competition.groups(train), snakemake.params.folds,
+    table = assign_folds(competition.ids(train), competition.groups(train), snakemake.params.folds,
                          snakemake.params.valid_fraction, snakemake.params.seed, task.stratify_by(task.encode(train)))
     write_csv(snakemake.output.folds, table)
     summary = fold_summary(table)

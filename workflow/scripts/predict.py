@@ -7,9 +7,8 @@ from fasthf.threads import set_threads
 from fasthf.competition import Competition
 from fasthf.io import write_json
 from fasthf.logs import job_log
-from fasthf.outputs import Predictions
-from fasthf.prediction import predict_probs
-from fasthf.tensors import load_split
+from fasthf.prediction import predict_probs, row_predictions
+from fasthf.tensor_cache import load_split
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
@@ -19,7 +18,8 @@ with job_log(snakemake.log[0]):
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)
-    Predictions(test.rows.numpy(), outputs.numpy()).in_row_order().write(snakemake.output.test)
-    timing = {"test": {"rows": len(test.rows), "seconds": round(time.time() - started, 2)}}
+    predictions = row_predictions(test, outputs)  # one row per test row: a long text's windows pooled
+    predictions.write(snakemake.output.test)
+    timing = {"test": {"rows": len(predictions.rows), "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)
-    print(f"test: {len(test.rows)} rows in {timing['test']['seconds']} s")
+    print(f"test: {len(predictions.rows)} rows in {timing['test']['seconds']} s")

@@ -10,7 +10,7 @@ from fasthf.competition import Competition
 from fasthf.evaluation import decoded_batch
 from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
-from fasthf.tensors import load_split, prepare_tensors
+from fasthf.tensor_cache import load_split, prepare_tensors
 
 with job_log(snakemake.log[0]):
     started = time.time()
@@ -18,7 +18,7 @@ with job_log(snakemake.log[0]):
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.pretrained)
     summary = prepare_tensors(snakemake.input.train, snakemake.input.test, tokenizer,
                               Path(snakemake.output.train).parent, snakemake.params.max_length, competition, task,
-                              snakemake.params.encode)
+                              snakemake.params.encode, snakemake.params.window_stride)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
     # A few training rows as the model will see them, to check the special tokens and padding by eye

@@ -9,7 +9,7 @@ with job_log(snakemake.log[0]):
     test = competition.read_test(snakemake.input.test)
     outputs = read_in_file_order(snakemake.input.predictions, len(test))
     sample = competition.read_sample(snakemake.input.sample_submission)
-    submission = make_submission(test[competition.id], outputs, sample, competition, task)
+    submission = make_submission(competition.ids(test), outputs, sample, competition, task)
     write_submission(snakemake.output[0], submission, sample, competition, task)
     print(f"{snakemake.output[0]}: {len(submission)} rows ({competition.submission_form(task)}), valid "
           f"against {snakemake.input.sample_submission}")

@@ -11,6 +11,12 @@ with its class, and the class to `TASKS`.
     multilabel           MultiLabel: several 0/1 targets at once; BCE with logits; sigmoid; one
                          probability per target
     regression           Regression: one or more float targets; MSE; identity; one value per target
+    soft                 SoftLabels: fractions in [0, 1] per target (a share of annotators); BCE with logits;
+                         sigmoid; the first target answers, further ones are auxiliary (jigsaw's identities)
+    tags                 Tags: a set of labels in one delimited cell; BCE with logits per label; sigmoid;
+                         answered as the labels joined by the separator
+
+Binary and multiclass also read one-hot target columns (one 1 per row) as one label.
 """
 from __future__ import annotations
 
@@ -18,14 +24,17 @@ from .base import Task
 from .classification import Binary, Classification
 from .multilabel import MultiLabel
 from .regression import Regression
+from .soft import SoftLabels
+from .tags import Tags
 
-TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression)}
+TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression, SoftLabels,
+                                                          Tags)}
 
 
 def task_from(described: dict) -> Task:
     """The task a `describe()` wrote (competition.json, a bundle's fasthf.json)."""
-    classes = described.get("classes")
-    return TASKS[described["kind"]](described["targets"], classes, described.get("label_names"))
+    return TASKS[described["kind"]].from_description(described)
 
 
-__all__ = ["TASKS", "Binary", "Classification", "MultiLabel", "Regression", "Task", "task_from"]
+__all__ = ["TASKS", "Binary", "Classification", "MultiLabel", "Regression", "SoftLabels", "Tags", "Task",
+           "task_from"]

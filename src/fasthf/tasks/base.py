@@ -76,9 +76,14 @@ class Task:
         labels, or probabilities (values for regression)."""
         raise NotImplementedError
 
+    def answer_source(self, column: str) -> int:
+        """Which output answers the sample's column `column`: the target of that name; a single answer column
+        named otherwise (jigsaw's `prediction` for its `target`) takes the first target."""
+        return self.targets.index(column) if column in self.targets else 0
+
     def check_answer_columns(self, frame: pd.DataFrame, columns: list[str], form: str, path: str, sample: str) -> None:
-        """The sample submission's answer columns must each be a target (for several targets)."""
-        unknown = [c for c in columns if c not in self.targets] if len(self.targets) > 1 or len(columns) > 1 else []
+        """Several answer columns must each be a target; a single one answers with the first target."""
+        unknown = [c for c in columns if c not in self.targets] if len(columns) > 1 else []
         if unknown:
             raise TargetError(f"{sample}: line 1: the answer column(s) {unknown} are not among the targets "
                               f"{self.targets} of {path}; set competition.target")
@@ -99,6 +104,11 @@ class Task:
 
     def describe(self) -> dict:
         return {"kind": self.kind, "targets": self.targets, "classes": self.classes, "label_names": self.label_names}
+
+    @classmethod
+    def from_description(cls, described: dict) -> "Task":
+        """The task `describe()` wrote."""
+        return cls(described["targets"], described.get("classes"), described.get("label_names"))
 
     def diagnostics(self, y: np.ndarray, outputs: np.ndarray) -> pd.DataFrame:
         """One row per output: how well each class (or target) is predicted out of fold."""

@@ -5,12 +5,14 @@ import numpy as np
 import pandas as pd
 
 from ..data import line_of
+from ..metrics import ranked_classes
 from ..targets import TargetError, first_bad_line, numbers_of, numbers_problem
 from .base import Task
 
 
 class Classification(Task):
-    """One label per text, from `classes` (integers or strings, as the training file writes them)."""
+    """One label per text, from `classes` (integers or strings, as the training file writes them), or from
+    one-hot target columns (several targets: each row holds one 1, the classes are the columns)."""
     kind = "multiclass"
     default_metric = "accuracy"
     surrogate = "log_loss"
@@ -36,7 +38,13 @@ class Classification(Task):
 
         return [accuracy, error_rate]
 
+    @property
+    def one_hot(self) -> bool:
+        return len(self.targets) > 1
+
     def encode(self, frame, path="train"):
+        if self.one_hot:
+            return self._encode_one_hot(frame, path)
         column = self.targets[0]
         values = frame[column]
         if all(isinstance(c, (int, np.integer)) for c in self.classes):
@@ -55,6 +63,18 @@ class Classification(Task):
         index = {c: i for i, c in enumerate(self.classes)}
         return values.map(index).to_numpy(dtype=np.int64)
 
+    def _encode_one_hot(self, frame, path):
+        """The class of each row from its one-hot columns; a row without exactly one 1 is refused."""
+        values = np.stack([numbers_of(frame, c, path, "0 or 1") for c in self.targets], axis=1)
+        bad = ~np.isin(values, (0, 1)).all(axis=1) | (values.sum(axis=1) != 1)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            cells = dict(zip(self.targets, frame[self.targets].iloc[row].tolist()))
+            raise TargetError(f"{path}: line {first_bad_line(frame, bad)}: columns {self.targets}: {cells} do not "
+                              f"hold exactly one 1 ({int(bad.sum())} such rows); one-hot target columns name one "
+                              f"class per row")
+        return values.argmax(axis=1).astype(np.int64)
+
     def _consecutive(self) -> bool:
         """Classes 0..k (or k..m) as whole numbers: errors then name the range."""
         first = self.classes[0]
@@ -69,10 +89,13 @@ class Classification(Task):
     def decode(self, outputs):
         return np.asarray(self.classes, dtype=object)[np.asarray(outputs).argmax(axis=1)]
 
-    def submission_values(self, outputs, columns, form):
+    def submission_values(self, outputs, columns, form, top_k: int = 3):
         names = [str(c) for c in self.classes]
         if form == "labels":
             return {columns[0]: self.decode(outputs)}
+        if form == "ranked":  # the top_k labels, best first, space-joined (MAP@k)
+            return {columns[0]: np.array([" ".join(names[k] for k in row) for row in ranked_classes(outputs, top_k)],
+                                         dtype=object)}
         if set(columns) <= set(names) and len(columns) == len(names):  # one probability column per class
             return {column: outputs[:, names.index(column)] for column in columns}
         if len(columns) == 1 and self.n_outputs == 2:  # the probability of the second (positive) class
@@ -82,8 +105,8 @@ class Classification(Task):
 
     def check_answer_columns(self, frame, columns, form, path, sample):
         """With a probability column per class, each class of the training file needs its column."""
-        if form == "labels" or len(columns) < 2:  # one label column, or the positive class's probability
-            return
+        if form in ("labels", "ranked") or len(columns) < 2 or self.one_hot:  # one label column, the positive
+            return  # class's probability, or the one-hot columns themselves
         missing = [c for c in self.classes if str(c) not in columns]
         if missing:
             column = self.targets[0]
@@ -92,6 +115,8 @@ class Classification(Task):
                               f"has no column in {sample}, whose answer columns are {columns}")
 
     def check_submission_column(self, column, values, form):
+        if form == "ranked":
+            return self._ranked_problem(column, values)
         if form != "labels":
             return numbers_problem(column, values, lambda p: (p >= 0) & (p <= 1), "probabilities from 0 to 1")
         allowed = {str(c) for c in self.classes}
@@ -101,6 +126,16 @@ class Classification(Task):
             what = (f"integers {self.classes[0]}-{self.classes[-1]}" if self._consecutive()
                     else f"labels {sorted(allowed)}")
             return f"{int(bad.sum())} {column} values are not {what}, first at row {row + 2}: {values.iloc[row]!r}"
+        return None
+
+    def _ranked_problem(self, column, values):
+        allowed = {str(c) for c in self.classes}
+        ranked = values.astype(str).str.split()
+        bad = ranked.map(lambda labels: not labels or len(set(labels)) < len(labels) or not set(labels) <= allowed)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            return (f"{int(bad.sum())} {column} values are not distinct labels of {sorted(allowed)} joined by "
+                    f"spaces, first at row {row + 2}: {values.iloc[row]!r}")
         return None
 
     def diagnostics(self, y, outputs):

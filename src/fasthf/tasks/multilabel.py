@@ -44,7 +44,7 @@ class MultiLabel(Task):
         return (np.asarray(outputs) >= 0.5).astype(np.int64)
 
     def answer_names(self, outputs):
-        return [", ".join(t for t, on in zip(self.targets, row) if on) or "none" for row in self.decode(outputs)]
+        return [", ".join(t for t, on in zip(self.output_names, row) if on) or "none" for row in self.decode(outputs)]
 
     def check_submission_column(self, column, values, form):
         if form == "labels":
@@ -53,13 +53,13 @@ class MultiLabel(Task):
 
     def submission_values(self, outputs, columns, form):
         answers = outputs if form == "probabilities" else self.decode(outputs)
-        return {column: answers[:, self.targets.index(column)] for column in columns}
+        return {column: answers[:, self.answer_source(column)] for column in columns}
 
     def diagnostics(self, y, outputs):
         from ..metrics import roc_auc_columns
 
         auc = roc_auc_columns(y, outputs)
-        return pd.DataFrame({"target": self.targets, "positives": y.sum(axis=0).astype(int), "roc_auc": auc,
+        return pd.DataFrame({"target": self.output_names, "positives": y.sum(axis=0).astype(int), "roc_auc": auc,
                              "accuracy": ((outputs >= 0.5) == y).mean(axis=0)})
 
     def per_output_scores(self, y, outputs):

@@ -34,7 +34,7 @@ class Regression(Task):
         return np.asarray(outputs, dtype=np.float64)
 
     def submission_values(self, outputs, columns, form):
-        return {column: outputs[:, self.targets.index(column)] for column in columns}
+        return {column: outputs[:, self.answer_source(column)] for column in columns}
 
     def diagnostics(self, y, outputs):
         return pd.DataFrame({"target": self.targets, "rmse": np.sqrt(((outputs - y) ** 2).mean(axis=0)),
