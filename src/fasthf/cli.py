@@ -2,6 +2,7 @@
 
     fasthf predict --bundle results/<slug>/bundle "a text"
     fasthf predict --bundle results/<slug>/bundle --file texts.txt   (or texts on stdin)
+        (a multiple-choice bundle: each text is its question, then its options, separated by tabs)
     fasthf validate-submission results/<slug>/submission.csv --sample data/<slug>/<sample submission>
         [--competition data/<slug>/competition.json]   (default: beside the sample; the download step writes it)
     fasthf apply-package results/<slug>/package --test test.csv --sample sample_submission.csv --out submission.csv
@@ -32,7 +33,11 @@ def predict_command(args) -> int:
     if not texts:
         raise UsageError("no texts to classify: give them as arguments, with --file, or one per line on stdin")
     predictor = Predictor(args.bundle, batch_size=args.batch_size, precision=args.precision)
-    predictions = predictor.predict(texts)
+    options = None
+    if predictor.multiple_choice:  # competition.choices: "question<TAB>option<TAB>option..."
+        fields = [text.split("\t") for text in texts]
+        texts, options = [row[0] for row in fields], [row[1:] for row in fields]
+    predictions = predictor.predict(texts, options)
     for text, p in zip(texts, predictions):
         if args.json:
             print(json.dumps({"text": text, "label": p.label, "index": p.index, "probs": p.probs}))

@@ -9,6 +9,7 @@
       copy_columns: []                  # sample columns copied into the submission as the sample has them
       text: [text, keyword, location]   # several columns: joined, see `joined_texts`
       text_pair: null                   # or a column given to the tokenizer as the second text
+      choices: []                       # multiple choice: [A, B, C, D], a column per option, the target names one
       target: [target]                  # one column, or several (multilabel, multi-output regression)
       group: null                       # folds keep a group's rows together
       add_prefix_space: false           # true: each text is a piece of a longer one (byte-level BPE)
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import DataError, place_of
+from .data import DataError, check_options, check_unique, integer_column
 from .io import read_json, write_json
 from .joins import check_joins, join, joins_of, locate, roles_of
 from .metrics import Metric
@@ -63,6 +64,7 @@ class Competition:
     copy_columns: tuple[str, ...] = ()  # sample columns the submission keeps as the sample has them
     text: tuple[str, ...] = ("text",)
     text_pair: str | None = None
+    choices: tuple[str, ...] = ()  # multiple choice: each row's option columns; the target names the right one
     target: tuple[str, ...] = ("target",)
     group: str | None = None
     task: str = "auto"
@@ -75,6 +77,7 @@ class Competition:
     route: str = "file"
     tag_separator: str = " "  # task tags: a row's labels in one cell, split on this
     top_k: int = 3  # submission ranked: how many labels, best first
+    duel: dict | None = None  # {swap: [column, column], answers: [class, class]}: see fasthf.duels
     tsv_quoted: bool = False  # .tsv files quoted as pandas' to_csv(sep="\t") writes them (Kaggle's never quote)
     json_cells: dict | None = None  # column -> None or [field, ...]: its cells hold JSON, read as text (readers)
     joins: tuple[dict, ...] = ()  # {file, on, columns}: columns of another file brought into train and test (joins)
@@ -92,7 +95,7 @@ class Competition:
 
             value = yaml.safe_load(preset.read_text())["competition"]
         value = dict(value)
-        for key in ("text", "target", "integer_columns", "copy_columns"):
+        for key in ("text", "target", "integer_columns", "copy_columns", "choices"):
             if key in value and value[key] is not None:
                 value[key] = tuple([value[key]] if isinstance(value[key], str) else value[key])
         if value.get("labels") is not None:
@@ -121,12 +124,31 @@ class Competition:
         used = [*self.input_columns, *self.target]
         repeated = sorted({c for c in used if used.count(c) > 1})
         if repeated:
-            raise ValueError(f"competition: the column(s) {repeated} are given two roles (id, text, text_pair, target)")
+            raise ValueError(f"competition: the column(s) {repeated} are given two roles (id, text, text_pair, "
+                             f"choices, target)")
+        if self.choices:
+            self._check_choices()
+        texts = [*self.text, *([self.text_pair] if self.text_pair else [])]
+        if self.duel is not None and not set(self.duel["swap"]) <= set(texts):
+            raise ValueError(f"competition.duel.swap: {self.duel['swap']} must be two of the text columns {texts}")
+
+    def _check_choices(self) -> None:
+        """Multiple choice: two options or more, one target naming one, the options in the pair's place."""
+        kind = "binary" if len(self.choices) == 2 else "multiclass"
+        problems = [(len(self.choices) < 2, "names one column; a multiple-choice row has two options or more"),
+                    (len(self.target) > 1, f"takes one target column (naming the right option), not {list(self.target)}"),
+                    (bool(self.text_pair), "reads each option as the second text of a pair: text_pair must be null"),
+                    (self.task not in ("auto", kind), f"makes the task {kind} (a class per option), not {self.task}"),
+                    (self.labels is not None, "names the classes itself: labels must be null")]
+        problem = next((message for found, message in problems if found), None)
+        if problem:
+            raise ValueError(f"competition.choices: {list(self.choices)} {problem}")
 
     # -- the files ----------------------------------------------------------------------------------
     @property
     def input_columns(self) -> list[str]:
-        return [*([self.id] if self.id else []), *self.text, *([self.text_pair] if self.text_pair else [])]
+        return [*([self.id] if self.id else []), *self.text, *([self.text_pair] if self.text_pair else []),
+                *self.choices]
 
     @property
     def sample_id_column(self) -> str | None:
@@ -136,7 +158,8 @@ class Competition:
     @property
     def roles(self) -> dict[str, str]:
         """The config key that names each column."""
-        roles = {**{c: "text" for c in self.text}, **{c: "target" for c in self.target}}
+        roles = {**{c: "text" for c in self.text}, **{c: "choices" for c in self.choices},
+                 **{c: "target" for c in self.target}}
         roles.update({c: key for key, c in (("id", self.id), ("text_pair", self.text_pair), ("group", self.group),
                                             ("sample_id", self.sample_id)) if c})
         roles.update({c: "copy_columns" for c in self.copy_columns})
@@ -158,7 +181,7 @@ class Competition:
         frame = apply_json_cells(frame, path, self.json_cells)
         for column in self.integer_columns:
             if column in frame:
-                frame[column] = _integer_column(frame, path, column)
+                frame[column] = integer_column(frame, path, column)
         return frame
 
     def _read(self, path, columns, optional=(), beside=None) -> pd.DataFrame:
@@ -181,7 +204,8 @@ class Competition:
             other = self._read_file(other_path, [*spec["on"], *spec["columns"]], roles=roles_of(index, spec))
             join(frame, path, index, spec, other, other_path)
         if self.id:
-            _check_unique(frame, path, self.id)
+            check_unique(frame, path, self.id)
+        check_options(frame, path, self.choices)
         attrs = dict(frame.attrs)
         frame = frame[list(dict.fromkeys([*(c for c in wanted if c in frame.columns), *frame.columns]))].copy()
         frame.attrs.update(attrs)
@@ -203,8 +227,8 @@ class Competition:
                           roles=self.roles, tsv_quoted=self.tsv_quoted)
         if column:
             if self.id in self.integer_columns:
-                frame[column] = _integer_column(frame, Path(path), column)
-            _check_unique(frame, Path(path), column)
+                frame[column] = integer_column(frame, Path(path), column)
+            check_unique(frame, Path(path), column)
         if not self.answer_columns(frame):
             raise DataError(f"{path}: line 1: no answer column: {list(frame.columns)} are the id and the copied "
                             f"columns; a sample submission has answer columns")
@@ -229,10 +253,10 @@ class Competition:
         return None if self.text_pair is None else frame[self.text_pair].astype(str).tolist()
 
     def memory_keys(self, frame: pd.DataFrame) -> pd.Series:
-        """What must match verbatim for memory: the text, and the pair if there is one."""
+        """What must match verbatim for memory: the text, and the pair or the options if there are."""
         keys = pd.Series(self.joined_texts(frame), index=frame.index)
-        if self.text_pair:
-            keys = keys + "\x1f" + frame[self.text_pair].astype(str)
+        for column in [*([self.text_pair] if self.text_pair else []), *self.choices]:
+            keys = keys + "\x1f" + frame[column].astype(str)
         return keys
 
     def groups(self, frame: pd.DataFrame) -> np.ndarray:
@@ -243,13 +267,17 @@ class Competition:
     def fit(self, train: pd.DataFrame, sample: pd.DataFrame | None = None, path: str = "train") -> tuple[Task, str]:
         """The task (kind, classes) from the training file, and why that kind; every target checked."""
         answers = None if sample is None else self.answer_columns(sample)
-        if self.task == "auto":
+        labels = dict(zip(self.choices, self.choices)) if self.choices else self.labels  # choices pin the classes
+        if self.choices:
+            kind = "binary" if len(self.choices) == 2 else "multiclass"
+            why = f"task {kind}, because competition.choices names {len(self.choices)} options, the target one of them"
+        elif self.task == "auto":
             kind, why = infer_task(train, list(self.target), self.labels, answers, self.metric)
             why = f"task auto: {kind}, because {why}"
         else:
             kind, why = self.task, f"task {self.task}, as the config says"
         try:
-            task = fit_task(kind, train, list(self.target), self.labels, self.tag_separator)
+            task = fit_task(kind, train, list(self.target), labels, self.tag_separator)
         except TargetError as error:
             raise DataError(f"{path}: {error}") from None
         task.metric(self.metric)  # a metric the task cannot be scored by stops here
@@ -281,7 +309,7 @@ class Competition:
     @classmethod
     def from_description(cls, data: dict) -> "Competition":
         described = dict(data)
-        for key in ("text", "target", "integer_columns", "copy_columns"):
+        for key in ("text", "target", "integer_columns", "copy_columns", "choices"):
             if key in described:
                 described[key] = tuple(described[key])
         described["labels"] = None if described["labels"] is None else dict(map(tuple, described["labels"]))
@@ -299,21 +327,3 @@ class Competition:
         data = read_json(path)
         return cls.from_description(data["competition"]), task_from(data["task"])
 
-
-def _integer_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series:
-    values = frame[column]
-    numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
-    bad = numbers.isna() | (numbers != numbers.round()) | (numbers < 0) | (numbers >= 2**63)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {values.iloc[row]!r} is not a "
-                        f"whole number from 0 to 2^63 ({int(bad.sum())} such rows); fix or remove that line")
-    return numbers.astype("int64")
-
-
-def _check_unique(frame: pd.DataFrame, path: Path, column: str) -> None:
-    duplicated = frame[column].duplicated()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {frame[column].iloc[row]} appears "
-                        f"twice ({int(duplicated.sum())} duplicates); each row needs its own {column}")

@@ -31,6 +31,20 @@ def nulls_from_command_line(config: dict, schema_path: str | Path) -> list[str]:
     return changed
 
 
+def booleans_from_command_line(config: dict, schema_path: str | Path) -> list[str]:
+    """Turn the text `true` / `false` into a boolean for top-level boolean keys, in place; returns the keys
+    changed. `snakemake --config duel_swap=true` passes the string "true", which the schema refuses."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    words = {"true": True, "yes": True, "false": False, "no": False}
+    changed = []
+    for key, spec in sorted(schema.get("properties", {}).items()):
+        value = config.get(key)
+        if spec.get("type") == "boolean" and isinstance(value, str) and value.strip().lower() in words:
+            config[key] = words[value.strip().lower()]
+            changed.append(key)
+    return changed
+
+
 class StageError(ValueError):
     """A stage the model cannot run; the message names the config key."""
 

@@ -164,3 +164,36 @@ def line_of(frame: pd.DataFrame, row: int) -> int:
 def place_of(frame: pd.DataFrame, row: int) -> str:
     """Where the frame's row `row` is in its file, as an error names it: `line 7`, `record 12`, `row 5`."""
     return f"{frame.attrs.get('unit', 'line')} {line_of(frame, row)}"
+
+
+# -- checks of a file's columns, once read (fasthf.competition) -----------------------------------------
+
+def integer_column(frame: pd.DataFrame, path: Path, column: str) -> pd.Series:
+    """The column as whole numbers from 0 to 2^63; a cell holding anything else is refused, naming its place."""
+    values = frame[column]
+    numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    bad = numbers.isna() | (numbers != numbers.round()) | (numbers < 0) | (numbers >= 2**63)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {values.iloc[row]!r} is not a "
+                        f"whole number from 0 to 2^63 ({int(bad.sum())} such rows); fix or remove that line")
+    return numbers.astype("int64")
+
+
+def check_unique(frame: pd.DataFrame, path: Path, column: str) -> None:
+    duplicated = frame[column].duplicated()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise DataError(f"{path}: {place_of(frame, row)}: column '{column}': {frame[column].iloc[row]} appears "
+                        f"twice ({int(duplicated.sum())} duplicates); each row needs its own {column}")
+
+
+def check_options(frame: pd.DataFrame, path: Path, columns) -> None:
+    """Each option column of a multiple-choice row (competition.choices) holds a text: an empty cell is refused."""
+    for column in columns:
+        empty = frame[column].astype(str).str.strip() == ""
+        if empty.any():
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            raise DataError(f"{path}: {place_of(frame, row)}: column '{column}' is empty: a multiple-choice row "
+                            f"missing an option ({int(empty.sum())} such rows in '{column}'); every row needs a text "
+                            f"in each of the columns {list(columns)} (competition.choices)")

@@ -110,9 +110,11 @@ def decoded_batch(split, tokenizer, idxs, task=None) -> pd.DataFrame:
     """fastai's `show_batch` for token ids (of a `fasthf.tensors.TokenizedSplit` or `fasthf.spans.GroupedSplit`):
     each row's tokens exactly as the model receives them,
     padding included, with the mask and target beside; with shared encoding (`fasthf.spans`) each row of
-    the units `idxs` with its unit's tokens and its span's."""
+    the units `idxs` with its unit's tokens and its span's; with choices (`fasthf.choices`) a line per option."""
     batch = split.collate(idxs)
     ids, mask = batch[0], batch[1]
+    if ids.ndim == 3:  # (rows, options, length): multiple choice
+        return _decoded_options(split, tokenizer, idxs, task, batch)
     labels = batch[-1] if split.labels is not None else None
     spans = batch[split.n_inputs - 1] if hasattr(split, "units") else None
     positions = split.positions(idxs)
@@ -131,4 +133,20 @@ def decoded_batch(split, tokenizer, idxs, task=None) -> pd.DataFrame:
             else:
                 row["label"] = ", ".join(f"{float(v):g}" for v in target.reshape(-1).tolist())
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _decoded_options(split, tokenizer, idxs, task, batch) -> pd.DataFrame:
+    """`decoded_batch` of a multiple-choice split: a line per option of each row (its pair with the question)."""
+    ids, mask = batch[0], batch[1]
+    names = task.output_names if task is not None else list(range(ids.shape[1]))
+    rows = []
+    for r, position in enumerate(split.positions(idxs).tolist()):
+        for k in range(ids.shape[1]):
+            row = {"row": int(split.rows[position]), "option": names[k],
+                   "tokens": " ".join(tokenizer.convert_ids_to_tokens(ids[r, k].tolist())),
+                   "attention_mask": "".join(map(str, mask[r, k].tolist()))}
+            if split.labels is not None:
+                row["label"] = names[int(batch[-1][r])]
+            rows.append(row)
     return pd.DataFrame(rows)

@@ -94,7 +94,8 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
         info = {"fasthf": __version__, "wheel": wheel.name, "competition": competition.describe(),
                 "task": task.describe(), "prediction": prediction,
                 "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name]),
-                                   "encode": m.get("encode", "row"), "window_stride": m.get("window_stride")}
+                                   "encode": m.get("encode", "row"), "window_stride": m.get("window_stride"),
+                                   "duel_swap": m.get("duel_swap", False)}
                             for name, m in members.items()},
                 "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
                 "decision": decision if decision and decision.get("used") else None,
@@ -132,25 +133,27 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
 
     from .architectures import load_checkpoint
     from .prediction import by_row_number, predict_probs
+    from .duels import swap_permutation
     from .spans import tokenize_groups
-    from .tensors import tokenize_split
+    from .tensor_cache import encode_rows
 
-    texts, pairs = competition.joined_texts(test), competition.pairs(test)
+    texts = competition.joined_texts(test)
     groups = test[competition.group].tolist() if competition.group in test else range(len(test))
     splits = {}
     for name, member in info["members"].items():
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizers" / name))
         if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.spans)
             splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
-        else:
-            splits[name] = tokenize_split(texts, tokenizer, member["max_length"], pairs,
-                                          window_stride=member.get("window_stride"))[0]
+        else:  # as preprocess read the rows: long texts in windows, a duel's rows both ways (fasthf.tensor_cache)
+            swap = swap_permutation(competition, task) if member.get("duel_swap") else None
+            splits[name] = encode_rows(test, competition, tokenizer, member["max_length"],
+                                       window_stride=member.get("window_stride"), swap=swap)[0]
     outputs: dict[tuple[str, int], list[np.ndarray]] = {}
     for i, chain in enumerate(info["chains"], 1):
         started = time.time()
         split = splits[chain["member"]]
         model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
-                                max_token_id=split.max_token_id)
+                                max_token_id=split.max_token_id, multiple_choice=bool(competition.choices))
         # one row of outputs per test row (a long text's windows pooled, fasthf.windows)
         predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
                                                        precision or info["prediction"]["mixed_precision"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .architectures import batch_logits, logits_in_fp32
+from .duels import unswapped
 from .outputs import Predictions
 from .precision import choose_precision
 from .tensors import TokenizedSplit
@@ -44,6 +45,7 @@ def by_row_number(split: TokenizedSplit, outputs: torch.Tensor) -> torch.Tensor:
     numbers, where those are 0..n-1 (texts tokenized straight from one file or list): row i for text i. A
     `GroupedSplit` stores its rows unit by unit, so the two orders differ there. A text read in windows
     (`fasthf.windows`) gets the mean of its windows' outputs."""
+    outputs = unswapped(split, outputs)  # a duel's swapped readings in their rows' order (fasthf.duels)
     if len(torch.unique(split.rows)) != len(split.rows):
         _, pooled = pool_windows(split.rows, outputs)
         return torch.from_numpy(pooled).to(outputs.dtype)
@@ -56,4 +58,4 @@ def row_predictions(split: TokenizedSplit, outputs: torch.Tensor) -> Predictions
     """`outputs` (row k for `split.rows[k]`) as one row of outputs per row number, in file order: a row read
     in several windows (`fasthf.windows`) gets the mean of its windows' activated outputs; any other row its
     own outputs, unchanged."""
-    return Predictions(*pool_windows(split.rows, outputs))
+    return Predictions(*pool_windows(split.rows, unswapped(split, outputs)))

@@ -32,6 +32,10 @@ class SharedEncodingError(ValueError):
 def check_shared_encoding(competition, task=None) -> None:
     """`encode: group` needs a group column, one text per row, and a task whose rows may be read from spans
     (single-label classification or regression); `task` None checks the description's task where it names one."""
+    if getattr(competition, "choices", ()):
+        raise SharedEncodingError("encode: group reads each row as a span of its group's one encoding, which a "
+                                  "multiple-choice row (competition.choices), read once per option, is not (use "
+                                  "encode: row)")
     if not competition.group:
         raise SharedEncodingError("encode: group needs competition.group, the column naming the text each row is a "
                                   "piece of; this competition names none (use encode: row)")

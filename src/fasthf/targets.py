@@ -17,6 +17,14 @@ def first_bad_line(frame: pd.DataFrame, bad: np.ndarray) -> int:
     return line_of(frame, int(np.flatnonzero(bad)[0]))
 
 
+def refuse_rows(frame: pd.DataFrame, column: str, bad: np.ndarray, path: str, what: str, why: str = "") -> None:
+    """Refuse the column's values where `bad` holds, naming the first one's line and counting them all."""
+    if bad.any():
+        raise TargetError(f"{path}: line {first_bad_line(frame, bad)}: column '{column}': "
+                          f"{frame[column].iloc[int(np.flatnonzero(bad)[0])]!r} is not {what} ({int(bad.sum())} such "
+                          f"rows){why}")
+
+
 def numbers_of(frame: pd.DataFrame, column: str, path: str, what: str) -> np.ndarray:
     values = frame[column]
     numbers = pd.to_numeric(values.astype(str).str.strip(), errors="coerce").to_numpy(dtype=np.float64)

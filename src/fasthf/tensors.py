@@ -43,7 +43,9 @@ class TokenizedSplit:
     """Token ids of many texts stored end to end (`input_ids[offsets[i]:offsets[i+1]]` is text i).
 
     `rows`: each text's row number in its competition file; `labels`: the task's encoded targets
-    (class indices, or a float row per text for multilabel and regression).
+    (class indices, or a float row per text for multilabel and regression). `swapped`: where a duel's
+    rows are read in both orders too (`fasthf.duels`), which texts are a row read swapped; `swap_outputs`
+    then puts a swapped text's outputs back in its row's order.
     """
     input_ids: torch.Tensor
     offsets: torch.Tensor
@@ -51,6 +53,8 @@ class TokenizedSplit:
     padding: Padding
     labels: torch.Tensor | None = None
     token_type_ids: torch.Tensor | None = None
+    swapped: torch.Tensor | None = None
+    swap_outputs: tuple[int, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -89,7 +93,8 @@ class TokenizedSplit:
         tokens = torch.arange(int(offsets[-1])) + shift
         pick = lambda t: None if t is None else t[tokens]  # noqa: E731
         return TokenizedSplit(self.input_ids[tokens], offsets, self.rows[rows], self.padding,
-                              None if self.labels is None else self.labels[rows], pick(self.token_type_ids))
+                              None if self.labels is None else self.labels[rows], pick(self.token_type_ids),
+                              None if self.swapped is None else self.swapped[rows], self.swap_outputs)
 
     def collate(self, idxs) -> tuple[torch.Tensor, ...]:
         """(input_ids, attention_mask[, token_type_ids][, labels]) for the texts `idxs`.
@@ -120,6 +125,9 @@ class TokenizedSplit:
         metadata = {"pad_token_id": str(self.padding.token_id),
                     "pad_token_type_id": str(self.padding.token_type_id),
                     "padding_side": self.padding.side}
+        if self.swapped is not None:
+            tensors["swapped"] = self.swapped
+            metadata["swap_outputs"] = ",".join(map(str, self.swap_outputs))
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
 
@@ -131,8 +139,10 @@ class TokenizedSplit:
             metadata = f.metadata()
         tensors = load_file(str(path))
         padding = Padding.from_metadata(metadata)
+        swap_outputs = metadata.get("swap_outputs")
         return cls(tensors["input_ids"], tensors["offsets"], tensors["rows"], padding,
-                   tensors.get("labels"), tensors.get("token_type_ids"))
+                   tensors.get("labels"), tensors.get("token_type_ids"), tensors.get("swapped"),
+                   None if swap_outputs is None else tuple(int(k) for k in swap_outputs.split(",")))
 
 
 def usable_max_length(tokenizer, max_length: int) -> int:

@@ -22,6 +22,7 @@ from fastai.torch_core import default_device, num_distrib, rank_distrib, set_see
 
 from .architectures import CheckpointError, SequenceClassifier, layer_groups, load_checkpoint, logits_in_fp32
 from .callbacks import Autocast, LogProgress, ValidOutputs, WeightAverage
+from .choices import ChoiceSplit
 from .config import check_freeze_to
 from .distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
 from .evaluation import pyplot
@@ -112,7 +113,8 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldDa
     set_seed(settings.seed + index, reproducible=True)
     train, valid = data.load()
     model = with_head_for(train, load_checkpoint(checkpoint, n_labels=task.n_outputs,
-                                                 max_token_id=max(train.max_token_id, valid.max_token_id)),
+                                                 max_token_id=max(train.max_token_id, valid.max_token_id),
+                                                 multiple_choice=isinstance(train, ChoiceSplit)),  # fasthf.choices
                           settings, checkpoint)
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, task, path=out_dir)
     # lr_find (index 0) runs in the first stage's freezing state

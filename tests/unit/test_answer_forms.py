@@ -1,26 +1,22 @@
 """The id, target and answer forms of the benchmarks' competitions, each by config: rows matched by position
 with copied columns, a sample id named otherwise, one-hot classes, soft labels, tags in one cell, a single
 answer column named otherwise than its target, ranked labels."""
-import zipfile
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from archives import write_zip as write_members
 from fasthf.archive import extract_competition
 from fasthf.competition import Competition
 from fasthf.data import DataError
-from fasthf.submission import SubmissionError, make_submission, submission_problems, write_submission
+from fasthf.submission import make_submission, submission_problems, write_submission
 from fasthf.targets import TargetError
 from fasthf.task_inference import fit_task, infer_task
 from fasthf.tasks import task_from
 
 
 def write_zip(path, files: dict[str, pd.DataFrame]):
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, frame in files.items():
-            zf.writestr(name, frame.to_csv(index=False))
-    return path
+    return write_members(path, {name: frame.to_csv(index=False) for name, frame in files.items()})
 
 
 def competition(**described) -> Competition:

@@ -111,3 +111,12 @@ def test_lr_max_auto_is_allowed_and_resolved_from_lr_find():
     assert stage.with_found_lr({"suggested_lr": 3e-3}).lr(8) == 3e-3
     with pytest.raises(Exception):
         validate({"competition": "any-slug", "stages": [{"freeze_to": -1, "epochs": 1, "lr_max": "fast"}]}, SCHEMA)
+
+
+def test_true_and_false_from_the_command_line_are_booleans_for_boolean_keys_only():
+    from fasthf.config import booleans_from_command_line
+
+    config = {**load("config.yaml"), "duel_swap": "true", "submit": "False", "model": "false"}
+    assert booleans_from_command_line(config, SCHEMA) == ["duel_swap", "submit"]
+    assert config["duel_swap"] is True and config["submit"] is False and config["model"] == "false"
+    validate(config, SCHEMA)

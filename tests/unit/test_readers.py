@@ -1,11 +1,11 @@
 """Competition files other than CSV/TSV (JSON, JSON Lines, Parquet, quoted TSV), JSON cells, and joins
 across files: each form read as text, each bad input refused in one sentence naming file and place."""
 import json
-import zipfile
 
 import pandas as pd
 import pytest
 
+from archives import write_zip
 from fasthf.archive import extract_competition
 from fasthf.competition import Competition
 from fasthf.data import DataError, place_of
@@ -226,12 +226,6 @@ def test_yaml_reads_a_bare_on_as_true_and_the_join_takes_it():
 
 # -- through the archive ----------------------------------------------------------------------------
 
-def zip_with(path, members: dict):
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
-
 
 def test_archive_of_json_train_and_test_with_a_csv_sample(tmp_path):
     pizza = Competition.from_config({
@@ -241,7 +235,7 @@ def test_archive_of_json_train_and_test_with_a_csv_sample(tmp_path):
     train = [{"request_id": f"t3_{i}", "request_title": f"title {i}", "request_text_edit_aware": f"text {i}",
               "requester_received_pizza": i % 3 == 0, "requester_upvotes": i} for i in range(6)]
     test = [{"request_id": f"t3_x{i}", "request_title": f"t{i}", "request_text_edit_aware": f"x{i}"} for i in range(2)]
-    archive = zip_with(tmp_path / "pizza.zip", {
+    archive = write_zip(tmp_path / "pizza.zip", {
         "train.json": json.dumps(train, indent=4), "test.json": json.dumps(test),
         "sampleSubmission.csv": "request_id,requester_received_pizza\nt3_x0,0\nt3_x1,0\n"})
     paths = extract_competition(archive, tmp_path / "data", pizza)
@@ -257,13 +251,13 @@ def test_archive_with_a_joined_notes_file_and_its_refusals(tmp_path):
                "data/test.csv": "id,pn,feature\n5,11,pain\n",
                "data/sample_submission.csv": "id,label\n5,0\n",
                "other/notes.csv": "pn,history\n10,hot\n11,cold\n"}  # not beside train: found in the archive all the same
-    paths = extract_competition(zip_with(tmp_path / "a.zip", members), tmp_path / "data", chosen)
+    paths = extract_competition(write_zip(tmp_path / "a.zip", members), tmp_path / "data", chosen)
     assert paths["notes"] == tmp_path / "data" / "notes.csv" and paths["notes"].is_file()
     assert chosen.read_train(paths["train"])["history"].tolist() == ["hot", "cold", "hot", "cold"]
     members["other/notes.csv"] = "pn,history\n10,hot\n"
     with pytest.raises(DataError, match=r"^data/train\.csv \(in .*a2\.zip\): line 3: column 'pn': '11' is not in "
                                         r"other/notes\.csv \(in .*a2\.zip\) \(competition\.joins\[0\]"):
-        extract_competition(zip_with(tmp_path / "a2.zip", members), tmp_path / "data2", chosen)
+        extract_competition(write_zip(tmp_path / "a2.zip", members), tmp_path / "data2", chosen)
     del members["other/notes.csv"]
     with pytest.raises(DataError, match=r"does not contain \['notes\.csv'\]"):
-        extract_competition(zip_with(tmp_path / "a3.zip", members), tmp_path / "data3", chosen)
+        extract_competition(write_zip(tmp_path / "a3.zip", members), tmp_path / "data3", chosen)

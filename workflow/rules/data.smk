@@ -72,6 +72,7 @@ rule preprocess:
         max_length=config["max_length"],
         encode=config["encode"],
         window_stride=config.get("window_stride"),
+        duel_swap=config.get("duel_swap", False),
     log:
         f"{LOGS}/{{member}}/preprocess.log",
     script:

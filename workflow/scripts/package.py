@@ -10,7 +10,8 @@ with job_log(snakemake.log[0]):
     metrics = read_json(snakemake.input.metrics)
     chains = [{**chain, "model": model} for chain, model in zip(snakemake.params.chains, snakemake.input.models)]
     members = {name: {"tokenizer": tokenizer, **{key: read_json(summary).get(key, "row") for key in ("max_length", "encode")},
-                      "window_stride": read_json(summary).get("window_stride")}  # how preprocess read long texts
+                      # how preprocess read the rows: long texts in windows, a duel's rows both ways
+                      **{key: read_json(summary).get(key) for key in ("window_stride", "duel_swap")}}
                for name, tokenizer, summary in zip(snakemake.params.members, snakemake.input.tokenizers,
                                                     snakemake.input.tensors)}
     memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory else None

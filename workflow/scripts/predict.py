@@ -12,9 +12,10 @@ from fasthf.tensor_cache import load_split
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
-    _, task = Competition.load(snakemake.input.competition)
+    competition, task = Competition.load(snakemake.input.competition)
     test = load_split(snakemake.input.test)
-    model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs, max_token_id=test.max_token_id)
+    model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs, max_token_id=test.max_token_id,
+                            multiple_choice=bool(competition.choices))  # as the stages trained it (fasthf.choices)
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)

@@ -18,7 +18,7 @@ with job_log(snakemake.log[0]):
     tokenizer = AutoTokenizer.from_pretrained(snakemake.input.pretrained)
     summary = prepare_tensors(snakemake.input.train, snakemake.input.test, tokenizer,
                               Path(snakemake.output.train).parent, snakemake.params.max_length, competition, task,
-                              snakemake.params.encode, snakemake.params.window_stride)
+                              snakemake.params.encode, snakemake.params.window_stride, snakemake.params.duel_swap)
     summary["seconds"] = round(time.time() - started, 2)
     write_json(snakemake.output.summary, summary)
     # A few training rows as the model will see them, to check the special tokens and padding by eye

@@ -1,4 +1,5 @@
-"""Snakemake entry point: the pretrained model (a fresh head of the task's outputs) and tokenizer, saved into one local folder."""
+"""Snakemake entry point: the pretrained model (a fresh head of the task's outputs, or with competition.choices a
+multiple-choice head scoring each option) and tokenizer, saved into one local folder."""
 import json
 
 from fasthf.architectures import fetch_pretrained
@@ -8,5 +9,5 @@ from fasthf.logs import job_log
 with job_log(snakemake.log[0], network=True):
     competition, task = Competition.load(snakemake.input.competition)
     info = fetch_pretrained(snakemake.params.model, task.output_names, snakemake.output[0], snakemake.params.seed,
-                            competition.add_prefix_space)
+                            competition.add_prefix_space, multiple_choice=bool(competition.choices))
     print(json.dumps(info, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..targets import TargetError, first_bad_line, numbers_of, numbers_problem
+from ..targets import numbers_of, numbers_problem, refuse_rows
 from .base import Task
 
 
@@ -32,11 +32,7 @@ class MultiLabel(Task):
         columns = []
         for column in self.targets:
             numbers = numbers_of(frame, column, path, "0 or 1")
-            bad = ~np.isin(numbers, (0, 1))
-            if bad.any():
-                raise TargetError(f"{path}: line {first_bad_line(frame, bad)}: column '{column}': "
-                                  f"{frame[column].iloc[int(np.flatnonzero(bad)[0])]!r} is not 0 or 1 "
-                                  f"({int(bad.sum())} such rows); a multilabel target is 0 or 1")
+            refuse_rows(frame, column, ~np.isin(numbers, (0, 1)), path, "0 or 1", "; a multilabel target is 0 or 1")
             columns.append(numbers)
         return np.stack(columns, axis=1).astype(np.float32)
 

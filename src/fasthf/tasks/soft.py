@@ -6,7 +6,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..targets import TargetError, first_bad_line
+from ..targets import refuse_rows
 from .multilabel import MultiLabel
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,8 @@ class SoftLabels(MultiLabel):
             numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, copy=True)
             if k:
                 numbers[empty] = 0.0
-            bad = ~np.isfinite(numbers) | (numbers < 0) | (numbers > 1)
-            if bad.any():
-                raise TargetError(f"{path}: line {first_bad_line(frame, bad)}: column '{column}': "
-                                  f"{frame[column].iloc[int(np.flatnonzero(bad)[0])]!r} is not a fraction from 0 to 1 "
-                                  f"({int(bad.sum())} such rows); a soft target is a share in [0, 1]")
+            refuse_rows(frame, column, ~np.isfinite(numbers) | (numbers < 0) | (numbers > 1), path,
+                        "a fraction from 0 to 1", "; a soft target is a share in [0, 1]")
             columns.append(numbers)
         return np.stack(columns, axis=1).astype(np.float32)
 
