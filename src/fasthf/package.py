@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -54,11 +55,26 @@ def project_root() -> Path:
     return root
 
 
+# What setuptools needs to build the wheel: the project file, the readme it names, the sources.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
+
+
 def build_wheel(dest: Path) -> Path:
-    """fasthf as a wheel in `dest`, built offline from its source folder."""
+    """fasthf as a wheel in `dest`, built offline from a private copy of its source folder: setuptools writes
+    `build/` inside the folder it builds, and two package jobs at once in one folder break each other."""
     dest.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                           "-q", "-w", str(dest), str(project_root())], capture_output=True, text=True)
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="fasthf-wheel-") as scratch:
+        source = Path(scratch) / "fasthf"
+        source.mkdir()
+        for name in WHEEL_SOURCES:
+            if (root / name).is_dir():
+                shutil.copytree(root / name, source / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
+            else:
+                shutil.copy2(root / name, source / name)
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                               "--no-index", "-q", "-w", str(dest), str(source)], capture_output=True, text=True)
     wheels = sorted(dest.glob(f"fasthf-{__version__}-*.whl"))
     if done.returncode != 0 or not wheels:
         raise PackageError(f"pip could not build fasthf's wheel (exit {done.returncode}): {done.stderr.strip()[-500:]}")

@@ -109,6 +109,21 @@ def test_the_digest_ignores_a_rebuilt_wheels_timestamps_but_not_its_content(pack
     assert folder_digest(copy) != folder_digest(folder)
 
 
+def test_two_wheels_built_at_once_do_not_break_each_other(tmp_path):
+    """Two package jobs at once (snakemake --cores 2, or two runs side by side) each build fasthf's wheel; built
+    in the one source folder, setuptools' shared build/ folder made one of them fail (CI, issue 35's presets)."""
+    import zipfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fasthf.package import build_wheel
+
+    with ThreadPoolExecutor(3) as pool:
+        wheels = list(pool.map(build_wheel, [tmp_path / str(n) for n in range(3)]))
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            assert "fasthf/package.py" in archive.namelist()
+
+
 def test_a_folder_that_is_no_package_is_named(tmp_path):
     with pytest.raises(PackageError, match="no fasthf-package.json; this is not an inference package"):
         read_package(tmp_path)
