@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fasthf.architectures import load_pretrained
+from fasthf.encoding.loaders import TokenBatchDL
+from fasthf.encoding.tensor_cache import prepare_tensors
+from fasthf.encoding.tensors import TokenizedSplit
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.task_inference import fit_task
+from fasthf.models.architectures import load_pretrained
+from fasthf.models.precision import resolve_precision
 from fasthf.threads import set_threads
-from fasthf.competition import Competition
-from fasthf.archive import extract_competition
-from fasthf.loaders import TokenBatchDL
-from fasthf.precision import resolve_precision
-from fasthf.task_inference import fit_task
-from fasthf.tensor_cache import prepare_tensors
-from fasthf.tensors import TokenizedSplit
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITION = Competition.from_config("sentiment-analysis-on-movie-reviews", REPO / "config" / "competitions")

@@ -25,19 +25,19 @@ import numpy as np
 import torch
 from fastai.data.core import DataLoaders
 
-from fasthf.architectures import load_pretrained
+from fasthf.encoding.loaders import TokenBatchDL
+from fasthf.encoding.shared import tokenize_groups
+from fasthf.encoding.tensor_cache import prepare_tensors
+from fasthf.encoding.tensors import TokenizedSplit, tokenize_split
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.task_inference import fit_task
+from fasthf.models.architectures import load_pretrained
+from fasthf.models.precision import resolve_precision
+from fasthf.outputs.prediction import predict_probs
 from fasthf.threads import set_threads
-from fasthf.competition import Competition
-from fasthf.archive import extract_competition
-from fasthf.loaders import TokenBatchDL
-from fasthf.precision import resolve_precision
-from fasthf.prediction import predict_probs
-from fasthf.task_inference import fit_task
-from fasthf.spans import tokenize_groups
-from fasthf.tensor_cache import prepare_tensors
-from fasthf.tensors import TokenizedSplit, tokenize_split
-from fasthf.recipe import TrainSettings
-from fasthf.training import build_learner, with_head_for
+from fasthf.training.recipe import TrainSettings
+from fasthf.training.stages import build_learner, with_head_for
 
 REPO = Path(__file__).resolve().parents[1]
 

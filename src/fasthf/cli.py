@@ -14,12 +14,12 @@ import json
 import sys
 from pathlib import Path
 
-from .precision import SETTINGS
+from fasthf.models.precision import SETTINGS
 
 
 def predict_command(args) -> int:
-    from .bundle import Predictor
-    from .logs import quiet_progress_bars
+    from fasthf.logs import quiet_progress_bars
+    from fasthf.routes.bundle import Predictor
 
     quiet_progress_bars()
     if args.texts:
@@ -51,8 +51,8 @@ def predict_command(args) -> int:
 
 
 def validate_submission_command(args) -> int:
-    from .competition import Competition
-    from .submission import validate_submission_file
+    from fasthf.inputs.competition import Competition
+    from fasthf.outputs.submission import validate_submission_file
 
     if not Path(args.sample).is_file():
         raise UsageError(f"{args.sample}: file not found")
@@ -74,7 +74,7 @@ def validate_submission_command(args) -> int:
 def apply_package_command(args) -> int:
     import logging
 
-    from .package import apply_package
+    from fasthf.routes.package import apply_package
 
     for path in (args.test, args.sample):
         if not Path(path).is_file():

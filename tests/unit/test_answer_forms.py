@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 from archives import write_zip as write_members
-from fasthf.archive import extract_competition
-from fasthf.competition import Competition
-from fasthf.data import DataError
-from fasthf.submission import make_submission, submission_problems, write_submission
-from fasthf.targets import TargetError
-from fasthf.task_inference import fit_task, infer_task
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.data import DataError
+from fasthf.inputs.targets import TargetError
+from fasthf.inputs.task_inference import fit_task, infer_task
+from fasthf.outputs.submission import make_submission, submission_problems, write_submission
 from fasthf.tasks import task_from
 
 

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 from torch import nn
 
-from fasthf.architectures import (SplitError, group_parameter_names, layer_groups, load_pretrained,
+from fasthf.encoding.loaders import TokenBatchDL
+from fasthf.encoding.tensors import tokenize_split
+from fasthf.models.architectures import (SplitError, group_parameter_names, layer_groups, load_pretrained,
                                   resolve_model_source)
-from fasthf.loaders import TokenBatchDL
-from fasthf.recipe import TrainSettings
-from fasthf.tensors import tokenize_split
-from fasthf.training import build_learner, make_dataloaders
+from fasthf.training.recipe import TrainSettings
+from fasthf.training.stages import build_learner, make_dataloaders
 from helpers import SENTIMENT_TASK, label_names, ragged
 from tiny_models import ARCHITECTURES
 
@@ -173,7 +173,7 @@ def test_freeze_to_trains_exactly_the_last_k_groups(tiny, k):
 def test_a_model_sharing_one_layer_across_depth_fails_naming_the_module():
     from transformers import AlbertConfig, AutoModelForSequenceClassification
 
-    from fasthf.architectures import SplitError
+    from fasthf.models.architectures import SplitError
 
     albert = AutoModelForSequenceClassification.from_config(AlbertConfig(
         vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=2,

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from fasthf.architectures import CheckpointError, check_vocabulary, load_checkpoint, load_pretrained
+from fasthf.models.architectures import CheckpointError, check_vocabulary, load_checkpoint, load_pretrained
 from helpers import label_names
 
 

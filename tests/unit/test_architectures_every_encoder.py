@@ -18,10 +18,10 @@ import transformers
 
 from helpers import REPO, SENTIMENT_TASK, check_doc_section
 from encoder_registry import CannotBuildTiny, build_tiny, encoder_types
-from fasthf.architectures import SplitError, group_parameter_names, layer_groups, layer_lists
-from fasthf.tensors import Padding, TokenizedSplit
-from fasthf.recipe import TrainSettings
-from fasthf.training import build_learner, make_dataloaders
+from fasthf.encoding.tensors import Padding, TokenizedSplit
+from fasthf.models.architectures import SplitError, group_parameter_names, layer_groups, layer_lists
+from fasthf.training.recipe import TrainSettings
+from fasthf.training.stages import build_learner, make_dataloaders
 from helpers import ragged
 
 ENCODERS_PAGE = "docs/encoders.md"

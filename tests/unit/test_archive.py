@@ -4,8 +4,8 @@ import pytest
 
 from helpers import FIXTURE_ZIP, sentiment
 from archives import write_zip
-from fasthf.archive import extract_competition, safe_extract
-from fasthf.data import DataError
+from fasthf.inputs.archive import extract_competition, safe_extract
+from fasthf.inputs.data import DataError
 
 SENTIMENT = sentiment()[0]
 

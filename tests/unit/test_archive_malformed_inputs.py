@@ -13,8 +13,8 @@ import pytest
 
 from archives import SAMPLE, TEST, TRAIN, files, write_zip
 from helpers import REPO, check_doc_section, read_test, read_train, sentiment
-from fasthf.archive import extract_competition
-from fasthf.data import DataError
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.data import DataError
 
 OUTPUTS = ("train.tsv", "test.tsv", "sampleSubmission.csv", "competition.json")
 SENTIMENT = sentiment()[0]
@@ -183,7 +183,7 @@ def test_a_freeze_to_beyond_the_models_groups_names_the_key():
 
 
 def test_a_model_that_cannot_be_found_says_what_model_takes():
-    from fasthf.architectures import ModelSourceError, load_pretrained
+    from fasthf.models.architectures import ModelSourceError, load_pretrained
 
     with pytest.raises(ModelSourceError, match="no Python package 'no_such_model_pkg' is installed"):
         load_pretrained("pkg:no_such_model_pkg", ["a", "b"])

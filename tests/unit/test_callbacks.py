@@ -6,7 +6,7 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import SGD
 
-from fasthf.callbacks import WeightAverage
+from fasthf.training.callbacks import WeightAverage
 
 DECAY = 0.9
 

@@ -1,4 +1,4 @@
-"""Multiple choice (`competition.choices`, fasthf.choices): each option read beside its question as a pair, one
+"""Multiple choice (`competition.choices`, fasthf.encoding.choices): each option read beside its question as a pair, one
 shared output per pair, a softmax across a row's options; the llm-science fixture trained, predicted, submitted
 ranked, and predicted again by the bundle and the package as by the pipeline."""
 import json
@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from fasthf.architectures import (CheckpointError, group_parameter_names, load_checkpoint, load_pretrained,
+from fasthf.encoding.choices import ChoiceError, ChoiceSplit, tokenize_choices
+from fasthf.encoding.tensor_cache import load_split, prepare_tensors
+from fasthf.encoding.tensors import Padding, TokenizedSplit
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.data import DataError
+from fasthf.models.architectures import (CheckpointError, group_parameter_names, load_checkpoint, load_pretrained,
                                   logits_in_fp32, output_layer)
-from fasthf.choices import ChoiceError, ChoiceSplit, tokenize_choices
-from fasthf.competition import Competition
-from fasthf.data import DataError
-from fasthf.precision import Fp32Linear
-from fasthf.tensor_cache import load_split, prepare_tensors
-from fasthf.tensors import Padding, TokenizedSplit
+from fasthf.models.precision import Fp32Linear
 from helpers import REPO
 from tiny_models import ARCHITECTURES
 
@@ -29,7 +29,7 @@ PRESET = Competition.from_config(SLUG, REPO / "config" / "competitions")
 @pytest.fixture(scope="module")
 def exam(tmp_path_factory):
     """The fixture unpacked and checked as the download step does it: (paths, competition, task)."""
-    from fasthf.archive import extract_competition
+    from fasthf.inputs.archive import extract_competition
 
     paths = extract_competition(FIXTURE, tmp_path_factory.mktemp("exam"), PRESET)
     return (paths, *Competition.load(paths["competition"]))
@@ -38,7 +38,7 @@ def exam(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny(tiny_model_folder, tmp_path_factory, exam):
     """A tiny random BERT as a multiple-choice model, saved as the pretrained step saves it; its tensors."""
-    from fasthf.architectures import fetch_pretrained
+    from fasthf.models.architectures import fetch_pretrained
 
     paths, competition, task = exam
     folder = tmp_path_factory.mktemp("mc")
@@ -100,7 +100,7 @@ def test_a_row_missing_an_option_is_refused_naming_file_line_and_column(tmp_path
         PRESET.read_train(path)
     assert str(error.value).startswith(f"{path}: line 8: column 'C' is empty: a multiple-choice row missing an option")
     assert str(error.value).count(". ") == 0  # one sentence
-    from fasthf.archive import extract_competition
+    from fasthf.inputs.archive import extract_competition
 
     with zipfile.ZipFile(tmp_path / "edited.zip", "w") as archive:  # the download step stops there, before training
         for name in ("train.csv", "test.csv", "sample_submission.csv"):
@@ -208,7 +208,7 @@ def test_the_multiple_choice_head_is_the_head_group_and_computes_in_fp32(tiny, c
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_every_encoder_as_a_multiple_choice_model_finds_its_head_and_scores_each_option(tiny_model_folder, arch):
-    from fasthf.architectures import batch_logits
+    from fasthf.models.architectures import batch_logits
 
     model, tokenizer = load_pretrained(str(tiny_model_folder(arch)), list("ABC"), multiple_choice=True)
     head = group_parameter_names(model)[-1]
@@ -223,10 +223,10 @@ def test_every_encoder_as_a_multiple_choice_model_finds_its_head_and_scores_each
 @pytest.fixture(scope="module")
 def trained(exam, tiny):
     """One short head stage (freeze_to -1) on the fixture's rows, 32 held out; the test rows predicted."""
-    from fasthf.folds import FoldData
-    from fasthf.prediction import predict_probs, row_predictions
-    from fasthf.recipe import Stage, TrainSettings
-    from fasthf.training import run_stage
+    from fasthf.inputs.folds import FoldData
+    from fasthf.outputs.prediction import predict_probs, row_predictions
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
 
     paths, competition, task = exam
     folder = tiny[0]
@@ -243,7 +243,7 @@ def trained(exam, tiny):
 
 
 def test_a_stage_trains_the_head_only_and_predicts_five_probabilities_per_row_in_file_order(trained, tiny):
-    from fasthf.outputs import Predictions
+    from fasthf.outputs.table import Predictions
 
     folder, metrics, outputs = trained
     groups = pd.read_csv(folder / "stage" / "groups.csv")
@@ -260,14 +260,14 @@ def test_a_stage_trains_the_head_only_and_predicts_five_probabilities_per_row_in
     assert not torch.equal(start.classifier.weight, after.classifier.weight)
     # a row predicted alone gets what it got in its longest-first batch: file order kept
     test = load_split(folder / "tensors" / "test.safetensors")
-    from fasthf.prediction import predict_probs
+    from fasthf.outputs.prediction import predict_probs
 
     alone = predict_probs(after, test.subset([7]), 1, "cpu", "no")
     assert np.allclose(alone.numpy()[0], outputs.outputs[7], atol=1e-5)
 
 
 def test_the_ranked_submission_of_those_outputs_validates_against_the_sample(exam, trained):
-    from fasthf.submission import make_submission, validate_submission
+    from fasthf.outputs.submission import make_submission, validate_submission
 
     paths, competition, task = exam
     test = competition.read_test(paths["test"])
@@ -282,9 +282,9 @@ def test_the_ranked_submission_of_those_outputs_validates_against_the_sample(exa
 
 
 def test_the_bundle_and_the_package_predict_what_the_pipeline_did(exam, tiny, trained, tmp_path, capsys):
-    from fasthf.bundle import Predictor, export_bundle
-    from fasthf.package import apply_package, build_package
-    from fasthf.submission import make_submission
+    from fasthf.outputs.submission import make_submission
+    from fasthf.routes.bundle import Predictor, export_bundle
+    from fasthf.routes.package import apply_package, build_package
 
     paths, competition, task = exam
     folder, _, outputs = trained

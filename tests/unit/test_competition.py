@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fasthf.archive import extract_competition
-from fasthf.competition import Competition
-from fasthf.data import DataError
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.data import DataError
 from fasthf.tasks import Classification
 from presets import BENCHMARK_SLUGS, EXPECTED, FIXTURE, PRESETS, SLUGS, preset
 

@@ -38,7 +38,7 @@ def test_every_preset_is_valid_on_top_of_the_defaults(preset):
 
 @pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "config" / "competitions").glob("*.yaml")))
 def test_every_competition_preset_is_valid_and_describes_its_competition(preset):
-    from fasthf.competition import Competition
+    from fasthf.inputs.competition import Competition
 
     config = {**load("config.yaml"), **load(f"config/competitions/{preset}")}
     validate(config, SCHEMA)
@@ -101,7 +101,7 @@ def test_a_bad_config_is_refused_naming_the_key(change, words):
 
 
 def test_lr_max_auto_is_allowed_and_resolved_from_lr_find():
-    from fasthf.recipe import Stage
+    from fasthf.training.recipe import Stage
 
     config = {"competition": "any-slug", "stages": [{"freeze_to": -1, "epochs": 1, "lr_max": "auto"}]}
     validate(config, SCHEMA)

@@ -1,7 +1,7 @@
 import pytest
 
 from helpers import read_test, read_train, sentiment
-from fasthf.data import DataError
+from fasthf.inputs.data import DataError
 
 
 def write_tsv(path, text):
@@ -32,7 +32,7 @@ def test_missing_column_is_named(tmp_path):
 
 
 def test_csv_rows_are_named_by_the_line_they_start_on(tmp_path):
-    from fasthf.data import line_of, read_csv_table
+    from fasthf.inputs.data import line_of, read_csv_table
 
     path = tmp_path / "train.csv"
     path.write_text('id,text,label\n1,"two\nlines",0\n\n   \n2,plain,1\n3,"x",oops\n')

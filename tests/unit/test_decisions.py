@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from helpers import sentiment
-from fasthf.decisions import ClassOffsets, cross_fitted, parts_for_cross_fitting
-from fasthf.ensemble import Member, evaluate_ensemble, final_row
-from fasthf.outputs import Predictions
-from fasthf.metrics import METRICS
+from fasthf.outputs.decisions import ClassOffsets, cross_fitted, parts_for_cross_fitting
+from fasthf.outputs.ensemble import Member, evaluate_ensemble, final_row
+from fasthf.outputs.metrics import METRICS
+from fasthf.outputs.table import Predictions
 from fasthf.tasks import MultiLabel, Regression
 
 SENTIMENT = sentiment()[1]

@@ -10,20 +10,20 @@ import pandas as pd
 import pytest
 import torch
 
-from fasthf.architectures import load_checkpoint
+from fasthf.models.architectures import load_checkpoint
 from helpers import SENTIMENT_TASK, label_names, read_train, sentiment
-from fasthf.distributed import launch_command
-from fasthf.prediction import predict_probs
-from fasthf.folds import FoldData, assign_folds
-from fasthf.tensor_cache import prepare_tensors
-from fasthf.recipe import Stage, TrainSettings
+from fasthf.encoding.tensor_cache import prepare_tensors
+from fasthf.inputs.folds import FoldData, assign_folds
+from fasthf.outputs.prediction import predict_probs
+from fasthf.training.distributed import launch_command
+from fasthf.training.recipe import Stage, TrainSettings
 
 
 @pytest.fixture(scope="module")
 def two_process_stage(tmp_path_factory, tiny_model_folder, competition_files):
     from transformers import AutoTokenizer
 
-    from fasthf.architectures import fetch_pretrained
+    from fasthf.models.architectures import fetch_pretrained
 
     work = tmp_path_factory.mktemp("ddp")
     folder = work / "pretrained"  # what the pretrained rule writes: the model with its 5-class head
@@ -37,8 +37,8 @@ def two_process_stage(tmp_path_factory, tiny_model_folder, competition_files):
     settings = TrainSettings(batch_size=32, eval_batch_size=256, mixed_precision="no")
     # Through the same entry point the train_stage rule calls, in a process of its own so the ranks'
     # output can be read back.
-    code = ("import sys, json; from fasthf.training import Stage, TrainSettings, train_stage; "
-            "from fasthf.folds import FoldData; from fasthf.tasks import task_from; "
+    code = ("import sys, json; from fasthf.training.stages import Stage, TrainSettings, train_stage; "
+            "from fasthf.inputs.folds import FoldData; from fasthf.tasks import task_from; "
             "a = json.loads(sys.argv[1]); train_stage(Stage(**a['stage']), 1, a['previous'], FoldData(**a['data']), a['out'], "
             "TrainSettings(**a['settings']), task_from(a['task']))")
     args = {"stage": dataclasses.asdict(stage), "previous": str(folder), "data": dataclasses.asdict(data),

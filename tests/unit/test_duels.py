@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 import torch
 
-from fasthf.competition import Competition
-from fasthf.duels import DuelError, swap_permutation, unswapped
-from fasthf.folds import held_out_mask
-from fasthf.prediction import by_row_number, row_predictions
-from fasthf.task_inference import fit_task
-from fasthf.tensor_cache import encode_rows, load_split
+from fasthf.encoding.duels import DuelError, swap_permutation, unswapped
+from fasthf.encoding.tensor_cache import encode_rows, load_split
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.folds import held_out_mask
+from fasthf.inputs.task_inference import fit_task
+from fasthf.outputs.prediction import by_row_number, row_predictions
 
 WINNERS = ["winner_model_a", "winner_model_b", "winner_tie"]
 ARENA = {"slug": "arena", "text": ["prompt", "response_a"], "text_pair": "response_b", "target": WINNERS,

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from helpers import sentiment
-from fasthf.decisions import parts_for_cross_fitting
-from fasthf.ensemble import Member, cross_fitted_blend, evaluate_ensemble, fit_weights
-from fasthf.metrics import METRICS
-from fasthf.outputs import OutputsError, Predictions, mean, out_of_fold
+from fasthf.outputs.decisions import parts_for_cross_fitting
+from fasthf.outputs.ensemble import Member, cross_fitted_blend, evaluate_ensemble, fit_weights
+from fasthf.outputs.metrics import METRICS
+from fasthf.outputs.table import OutputsError, Predictions, mean, out_of_fold
 from fasthf.tasks import MultiLabel, Regression
 
 SENTIMENT = sentiment()[1]

@@ -2,10 +2,10 @@
 import numpy as np
 import pandas as pd
 
-from fasthf.evaluation import (confusion_matrix, per_class_accuracy, plot_bars, plot_confusion,
-                               plot_predicted_against_true, plot_scores)
 from fasthf.io import save_figure
-from fasthf.metrics import METRICS
+from fasthf.outputs.metrics import METRICS
+from fasthf.training.evaluation import (confusion_matrix, per_class_accuracy, plot_bars, plot_confusion,
+                               plot_predicted_against_true, plot_scores)
 
 
 def test_confusion_rows_are_true_classes_and_per_class_accuracy_reads_them():

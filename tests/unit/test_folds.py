@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from helpers import read_train, sentiment
-from fasthf.data import DataError
-from fasthf.folds import held_out_groups
-from fasthf.folds import MONITOR_ROWS, NEVER_HELD_OUT, FoldData, assign_folds, fold_number, held_out_mask
+from fasthf.inputs.data import DataError
+from fasthf.inputs.folds import held_out_groups
+from fasthf.inputs.folds import MONITOR_ROWS, NEVER_HELD_OUT, FoldData, assign_folds, fold_number, held_out_mask
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_more_folds_than_sentences_is_refused(train):
 
 
 def test_fold_data_splits_the_tokenized_rows_by_the_table(tmp_path, competition_files, minilm):
-    from fasthf.tensor_cache import prepare_tensors
+    from fasthf.encoding.tensor_cache import prepare_tensors
 
     prepare_tensors(competition_files["train"], competition_files["test"], minilm[1], tmp_path, 64, *sentiment())
     train = read_train(competition_files["train"])
@@ -86,7 +86,7 @@ def test_a_chains_split_names_its_fold_or_the_refit():
 
 
 def test_subset_keeps_each_text_whole(minilm):
-    from fasthf.tensors import tokenize_split
+    from fasthf.encoding.tensors import tokenize_split
 
     split, _ = tokenize_split(["a fine film", "dull", "not good at all"], minilm[1], 32, labels=np.array([3, 1, 0]))
     part = split.subset(np.array([2, 0]))

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from helpers import fake_kaggle_env, sentiment
-from fasthf import kaggle
-from fasthf.archive import extract_competition
+from fasthf.inputs.archive import extract_competition
+from fasthf.routes import kaggle
 
 SENTIMENT = sentiment()[0]
 

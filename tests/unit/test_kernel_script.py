@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from fasthf import __version__
-from fasthf.kernels import SCRIPT, write_kernel_folder
-from fasthf.package import PACKAGE_JSON
-from fasthf.task_inference import fit_task
+from fasthf.inputs.task_inference import fit_task
+from fasthf.routes.kernels import SCRIPT, write_kernel_folder
+from fasthf.routes.package import PACKAGE_JSON
 from presets import preset
 
 SLUG = "commonlitreadabilityprize"

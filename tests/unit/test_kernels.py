@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from fasthf import kernels
 from fasthf.io import folder_digest, write_json
-from fasthf.kaggle import KaggleError
+from fasthf.routes import kernels
+from fasthf.routes.kaggle import KaggleError
 from helpers import fake_kaggle_env
 
 SLUG = "commonlitreadabilityprize"

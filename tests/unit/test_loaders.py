@@ -2,7 +2,7 @@
 import numpy as np
 
 from helpers import ragged
-from fasthf.loaders import TokenBatchDL
+from fasthf.encoding.loaders import TokenBatchDL
 
 
 def test_sorted_batches_are_longest_first_and_sortish_covers_every_item_once():

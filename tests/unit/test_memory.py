@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from helpers import sentiment
-from fasthf.memory import apply_memory, remembered
+from fasthf.outputs.memory import apply_memory, remembered
 from fasthf.tasks import MultiLabel, Regression
 
 TRAIN = pd.Series(["good", "a good film", "None", "Good", "bad ."])

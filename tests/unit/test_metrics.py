@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fasthf.metrics import BLEND_LOSSES, METRICS
+from fasthf.outputs.metrics import BLEND_LOSSES, METRICS
 
 
 def test_metrics_agree_with_scikit_learn():

@@ -10,7 +10,7 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
-from fasthf.metrics import METRICS, predicted_tags
+from fasthf.outputs.metrics import METRICS, predicted_tags
 
 ROOT = Path(__file__).resolve().parents[2]
 

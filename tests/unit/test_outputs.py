@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasthf.outputs import OutputsError, Predictions, mean, out_of_fold, output_columns, read_in_file_order
+from fasthf.outputs.table import OutputsError, Predictions, mean, out_of_fold, output_columns, read_in_file_order
 
 
 def test_the_table_is_row_then_one_column_per_output_and_round_trips(tmp_path):

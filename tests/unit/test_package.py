@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from fasthf.architectures import load_pretrained
-from fasthf.decisions import ClassOffsets
-from fasthf.memory import apply_memory
+from fasthf.encoding.tensors import tokenize_split
 from fasthf.io import folder_digest
-from fasthf.package import PACKAGE_JSON, PackageError, apply_package, build_package, read_package
-from fasthf.prediction import predict_probs
-from fasthf.submission import make_submission
-from fasthf.tensors import tokenize_split
+from fasthf.models.architectures import load_pretrained
+from fasthf.outputs.decisions import ClassOffsets
+from fasthf.outputs.memory import apply_memory
+from fasthf.outputs.prediction import predict_probs
+from fasthf.outputs.submission import make_submission
+from fasthf.routes.package import PACKAGE_JSON, PackageError, apply_package, build_package, read_package
 from helpers import SENTIMENT_TASK, label_names, sentiment
 
 COMPETITION = sentiment()[0]
@@ -33,7 +33,7 @@ def package(tmp_path_factory, tiny_model_folder, competition_files):
         chains.append({"member": "tiny", "seed": seed, "split": "fold0", "model": folder / f"seed{seed}"})
     tokenizer.save_pretrained(folder / "tokenizer")
     train = COMPETITION.read_train(competition_files["train"])
-    from fasthf.memory import remembered
+    from fasthf.outputs.memory import remembered
 
     memory = remembered(COMPETITION.memory_keys(train), SENTIMENT_TASK.encode(train), SENTIMENT_TASK)
     out = folder / "package"
@@ -44,7 +44,7 @@ def package(tmp_path_factory, tiny_model_folder, competition_files):
 
 def expected_outputs(chains, tokenizer, texts):
     """What predict, ensemble (the seeds' mean, weight 1, the offsets) compute, by the pipeline's own functions."""
-    from fasthf.architectures import load_checkpoint
+    from fasthf.models.architectures import load_checkpoint
 
     split = tokenize_split(texts, tokenizer, 64)[0]
     per_seed = [predict_probs(load_checkpoint(c["model"]), split, 32, "cpu", "no", SENTIMENT_TASK.activation)
@@ -115,13 +115,13 @@ def test_two_wheels_built_at_once_do_not_break_each_other(tmp_path):
     import zipfile
     from concurrent.futures import ThreadPoolExecutor
 
-    from fasthf.package import build_wheel
+    from fasthf.routes.package import build_wheel
 
     with ThreadPoolExecutor(3) as pool:
         wheels = list(pool.map(build_wheel, [tmp_path / str(n) for n in range(3)]))
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as archive:
-            assert "fasthf/package.py" in archive.namelist()
+            assert "fasthf/routes/package.py" in archive.namelist()
 
 
 def test_a_folder_that_is_no_package_is_named(tmp_path):
@@ -132,10 +132,10 @@ def test_a_folder_that_is_no_package_is_named(tmp_path):
 def test_a_shared_encoding_member_is_applied_as_it_was_trained(tiny_model_folder, competition_files, tmp_path):
     """The package carries `encode: group`: the test sentences are encoded once each and every phrase read
     from its span, as the pipeline's predict does from its cached tensors."""
-    from fasthf.architectures import load_checkpoint
-    from fasthf.prediction import by_row_number
-    from fasthf.span_head import with_span_head
-    from fasthf.spans import tokenize_groups
+    from fasthf.encoding.shared import tokenize_groups
+    from fasthf.models.architectures import load_checkpoint
+    from fasthf.models.shared_head import with_span_head
+    from fasthf.outputs.prediction import by_row_number
 
     model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
     torch.manual_seed(0)

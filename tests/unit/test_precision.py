@@ -8,16 +8,16 @@ import torch
 from safetensors import safe_open
 from torch import nn
 
-from fasthf import precision as precision_module
-from fasthf.architectures import load_pretrained, output_layer
+from fasthf.models import precision as precision_module
+from fasthf.models.architectures import load_pretrained, output_layer
 from helpers import SENTIMENT_TASK, label_names
 from tiny_models import ARCHITECTURES
-from fasthf.precision import Fp32Linear, resolve_precision
-from fasthf.prediction import predict_probs
+from fasthf.encoding.tensors import tokenize_split
+from fasthf.models.precision import Fp32Linear, resolve_precision
+from fasthf.outputs.prediction import predict_probs
 from fasthf.tasks import Regression
-from fasthf.tensors import tokenize_split
-from fasthf.recipe import TrainSettings
-from fasthf.training import build_learner, make_dataloaders
+from fasthf.training.recipe import TrainSettings
+from fasthf.training.stages import build_learner, make_dataloaders
 
 
 @pytest.mark.parametrize("native, expected", [("avx512_bf16", "bf16"), ("amx", "bf16"), (None, "no")])

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from fasthf.tensors import Padding
-from fasthf.prediction import predict_probs
+from fasthf.encoding.tensors import Padding
+from fasthf.outputs.prediction import predict_probs
 from fasthf.tasks import MultiLabel, Regression
 from helpers import ragged
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from archives import write_zip
-from fasthf.archive import extract_competition
-from fasthf.competition import Competition
-from fasthf.data import DataError, place_of
-from fasthf.readers import read_file
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.data import DataError, place_of
+from fasthf.inputs.readers import read_file
 
 FILES = {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv"}
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from helpers import read_test, sentiment
-from fasthf.submission import SubmissionError, make_submission, submission_problems, validate_submission_file, write_submission
+from fasthf.outputs.submission import SubmissionError, make_submission, submission_problems, validate_submission_file, write_submission
 
 COMPETITION, TASK = sentiment()
 
@@ -70,8 +70,8 @@ def test_validate_submission_command(competition_files, sample, tmp_path):
 
 
 def test_a_hidden_test_gets_every_id_in_its_own_order_and_the_public_one_the_samples():
-    from fasthf.competition import Competition
-    from fasthf.submission import form_problems, submission_for_test
+    from fasthf.inputs.competition import Competition
+    from fasthf.outputs.submission import form_problems, submission_for_test
     from fasthf.tasks import Regression
 
     competition, task = Competition.from_config({"slug": "x", "target": "target", "metric": "rmse"}), Regression(["target"])

@@ -2,8 +2,8 @@
 import pandas as pd
 from docutils.core import publish_parts
 
-from fasthf.competition import Competition
-from fasthf.summary import front_page_rst, summary_rows
+from fasthf.inputs.competition import Competition
+from fasthf.outputs.summary import front_page_rst, summary_rows
 from fasthf.tasks import Classification
 
 COMPETITION = Competition.from_config({"slug": "some-competition", "target": "label", "metric": "accuracy"})

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from fasthf.task_inference import infer_task
+from fasthf.inputs.task_inference import infer_task
 
 
 @pytest.mark.parametrize("values, targets, answers, kind", [

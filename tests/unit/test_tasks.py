@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fasthf.competition import Competition
-from fasthf.submission import make_submission, submission_problems
-from fasthf.targets import TargetError
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.targets import TargetError
+from fasthf.outputs.submission import make_submission, submission_problems
 from fasthf.tasks import Binary, Classification, MultiLabel, Regression
 from presets import preset
 

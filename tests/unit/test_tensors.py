@@ -3,8 +3,8 @@ tokenizer's own special tokens, truncation counted, the round trip through safet
 import torch
 
 from helpers import ragged, read_test, read_train, sentiment
-from fasthf.tensor_cache import prepare_tensors
-from fasthf.tensors import Padding, TokenizedSplit, tokenize_split
+from fasthf.encoding.tensor_cache import prepare_tensors
+from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split
 
 
 def test_collate_pads_right_with_mask_from_lengths():

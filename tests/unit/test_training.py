@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from fastai.optimizer import Adam
 
-from fasthf.training import fused_adamw
+from fasthf.training.stages import fused_adamw
 
 
 def two_groups(seed=0):
@@ -53,12 +53,12 @@ def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_mode
 
     import pandas as pd
 
-    from fasthf.architectures import load_pretrained
-    from fasthf.folds import FoldData
-    from fasthf.outputs import Predictions
-    from fasthf.recipe import Stage, TrainSettings
-    from fasthf.tensors import tokenize_split
-    from fasthf.training import run_stage
+    from fasthf.encoding.tensors import tokenize_split
+    from fasthf.inputs.folds import FoldData
+    from fasthf.models.architectures import load_pretrained
+    from fasthf.outputs.table import Predictions
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
     from helpers import SENTIMENT_TASK, label_names
 
     model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())

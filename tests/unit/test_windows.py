@@ -11,12 +11,12 @@ from torch import nn
 from transformers import AutoTokenizer
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from fasthf.folds import FoldData
-from fasthf.prediction import by_row_number, predict_probs, row_predictions
-from fasthf.spans import SharedEncodingError
-from fasthf.tensor_cache import prepare_tensors
-from fasthf.tensors import Padding, TokenizedSplit, tokenize_split
-from fasthf.windows import WindowError, check_window_stride, encode_windows, pool_windows, window_counts
+from fasthf.encoding.shared import SharedEncodingError
+from fasthf.encoding.tensor_cache import prepare_tensors
+from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split
+from fasthf.encoding.windows import WindowError, check_window_stride, encode_windows, pool_windows, window_counts
+from fasthf.inputs.folds import FoldData
+from fasthf.outputs.prediction import by_row_number, predict_probs, row_predictions
 from helpers import sentiment
 
 
@@ -90,7 +90,7 @@ def test_the_windows_keep_the_offsets_a_span_task_would_need(tokenizer):
 
 def test_the_log_and_the_summary_count_the_texts_cut_and_their_windows(competition_files, tokenizer, tmp_path,
                                                                        caplog):
-    caplog.set_level(logging.INFO, logger="fasthf.tensors")
+    caplog.set_level(logging.INFO, logger="fasthf.encoding.tensors")
     summary = prepare_tensors(competition_files["train"], competition_files["test"], tokenizer, tmp_path, 12,
                               *sentiment(), window_stride=3)
     competition, task = sentiment()
@@ -193,7 +193,7 @@ def test_a_rows_outputs_are_the_mean_of_its_windows_outputs_one_row_per_file_row
 
 
 def test_a_tiny_model_reads_a_document_whole_or_in_windows_one_output_row_each(tiny_model_folder, tokenizer):
-    from fasthf.architectures import load_pretrained
+    from fasthf.models.architectures import load_pretrained
     from helpers import label_names
 
     model, _ = load_pretrained(str(tiny_model_folder("bert")), label_names())
@@ -215,10 +215,10 @@ def test_a_stage_trains_on_windows_and_writes_one_held_out_row_per_file_row(tiny
     """Every window of a fold's rows trains with its row's label; the held-out outputs are pooled per row."""
     import json
 
-    from fasthf.architectures import load_pretrained
-    from fasthf.outputs import Predictions
-    from fasthf.recipe import Stage, TrainSettings
-    from fasthf.training import run_stage
+    from fasthf.models.architectures import load_pretrained
+    from fasthf.outputs.table import Predictions
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
     from helpers import SENTIMENT_TASK, label_names
 
     model, _ = load_pretrained(str(tiny_model_folder("bert")), label_names())

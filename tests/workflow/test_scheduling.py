@@ -133,10 +133,10 @@ def test_the_pretrained_job_needs_no_fastai_and_the_bundle_is_copied_without_mod
     """What the two jobs call, each in a fresh process as Snakemake runs it: the pretrained model is saved
     without importing fastai, the bundle is the checkpoint's files copied, importing neither torch nor
     transformers."""
-    fetch = (f"import sys; from fasthf.architectures import fetch_pretrained; from fasthf.logs import job_log\n"
+    fetch = (f"import sys; from fasthf.models.architectures import fetch_pretrained; from fasthf.logs import job_log\n"
              f"with job_log({str(tmp_path / 'pretrained.log')!r}, network=True):\n"
              f"    fetch_pretrained({str(tiny_model_folder('bert'))!r}, ['no', 'yes'], {str(tmp_path / 'pretrained')!r}, 0)")
-    export = (f"import sys; from fasthf.bundle import export_bundle; "
+    export = (f"import sys; from fasthf.routes.bundle import export_bundle; "
               f"export_bundle({str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'pretrained')!r}, {str(tmp_path / 'bundle')!r}, {{'max_length': 64}})")
     imported = {job: imported_by(code, cwd=tmp_path) for job, code in (("pretrained", fetch), ("export", export))}
     assert "fastai" not in imported["pretrained"] and "transformers" in imported["pretrained"]
@@ -152,10 +152,10 @@ def test_the_pretrained_job_needs_no_fastai_and_the_bundle_is_copied_without_mod
 ENSEMBLE_OF_EACH_TASK = """
 import sys
 import numpy as np, pandas as pd
-from fasthf.ensemble import Member, evaluate_ensemble
-from fasthf.evaluation import plot_scores
-from fasthf.outputs import Predictions
+from fasthf.outputs.ensemble import Member, evaluate_ensemble
+from fasthf.outputs.table import Predictions
 from fasthf.tasks import Binary, Classification, MultiLabel, Regression
+from fasthf.training.evaluation import plot_scores
 rng = np.random.default_rng(0)
 n, rows = 160, np.arange(160)
 folds = pd.DataFrame({"fold": rows % 2, "group": rows // 4})

@@ -83,8 +83,8 @@ def test_every_phrase_is_answered_in_file_order_from_one_encoding_per_sentence(w
 
 
 def test_the_bundle_reads_one_text_as_its_own_group(shared_run):
-    from fasthf.bundle import Predictor
-    from fasthf.span_head import SpanModel
+    from fasthf.models.shared_head import SpanModel
+    from fasthf.routes.bundle import Predictor
 
     predictor = Predictor(shared_run[0] / "bundle", precision="no")
     assert isinstance(predictor.model, SpanModel)

@@ -2,13 +2,13 @@ import re
 from dataclasses import asdict, fields
 from types import SimpleNamespace
 
-from fasthf.competition import Competition
 from fasthf.config import ensemble_members
-from fasthf.archive import COMPETITION_JSON
-from fasthf.kaggle import MISSING_CREDENTIALS, credentials_available
-from fasthf.kernels import MISSING_OWNER, owner as kernel_owner
-from fasthf.recipe import TrainSettings
-from fasthf.spans import check_shared_encoding
+from fasthf.encoding.shared import check_shared_encoding
+from fasthf.inputs.archive import COMPETITION_JSON
+from fasthf.inputs.competition import Competition
+from fasthf.routes.kaggle import MISSING_CREDENTIALS, credentials_available
+from fasthf.routes.kernels import MISSING_OWNER, owner as kernel_owner
+from fasthf.training.recipe import TrainSettings
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
 # A slug alone names a preset: config/competitions/<slug>.yaml.

@@ -5,7 +5,7 @@
 
 rule package:
     """The weights whose test outputs the submission uses, the blend, the decision rule, memory, the tokenizers,
-    the competition and fasthf as a wheel, in one folder that predicts any test file (fasthf.package)."""
+    the competition and fasthf as a wheel, in one folder that predicts any test file (fasthf.routes.package)."""
     input:
         models=each_last_stage("model", PREDICTING),
         tokenizers=[f"{RESULTS}/{BUILDS_FOR[member]}/pretrained" for member in MEMBERS],

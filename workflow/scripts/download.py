@@ -1,10 +1,10 @@
 """Snakemake entry point: competition files from Kaggle or a local archive, unpacked, checked, task inferred."""
 from pathlib import Path
 
-from fasthf.archive import extract_competition
-from fasthf import kaggle
-from fasthf.competition import Competition
+from fasthf.inputs.archive import extract_competition
+from fasthf.inputs.competition import Competition
 from fasthf.logs import job_log
+from fasthf.routes import kaggle
 
 with job_log(snakemake.log[0], network=True):
     competition = Competition.from_config(snakemake.params.competition)

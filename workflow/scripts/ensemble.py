@@ -3,12 +3,12 @@ from collections import defaultdict
 
 import pandas as pd
 
-from fasthf.competition import Competition
-from fasthf.ensemble import Member, evaluate_ensemble, final_row
-from fasthf.evaluation import plot_scores
+from fasthf.inputs.competition import Competition
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
-from fasthf.outputs import Predictions, mean, out_of_fold
+from fasthf.outputs.ensemble import Member, evaluate_ensemble, final_row
+from fasthf.outputs.table import Predictions, mean, out_of_fold
+from fasthf.training.evaluation import plot_scores
 
 
 with job_log(snakemake.log[0]):

@@ -1,6 +1,6 @@
 """Snakemake entry point: the folds table (which training rows each fold holds out)."""
-from fasthf.competition import Competition
-from fasthf.folds import assign_folds, fold_summary
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.folds import assign_folds, fold_summary
 from fasthf.io import write_csv
 from fasthf.logs import job_log
 

@@ -1,7 +1,7 @@
 """Snakemake entry point: the kernel folder (kernel-metadata.json and the script that applies the package)."""
-from fasthf.competition import Competition
-from fasthf.kernels import KERNEL_METADATA, owner, write_kernel_folder
+from fasthf.inputs.competition import Competition
 from fasthf.logs import job_log
+from fasthf.routes.kernels import KERNEL_METADATA, owner, write_kernel_folder
 
 with job_log(snakemake.log[0]):
     competition, _ = Competition.load(snakemake.input.competition)

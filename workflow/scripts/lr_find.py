@@ -1,12 +1,12 @@
 """Snakemake entry point: fastai's lr_find before a member's first stage (plot and suggested learning rate)."""
 from pathlib import Path
 
-from fasthf.threads import set_threads
-from fasthf.competition import Competition
-from fasthf.folds import FoldData
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.folds import FoldData
 from fasthf.logs import job_log
-from fasthf.recipe import Stage, TrainSettings
-from fasthf.training import find_lr
+from fasthf.threads import set_threads
+from fasthf.training.recipe import Stage, TrainSettings
+from fasthf.training.stages import find_lr
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)

@@ -1,11 +1,11 @@
 """Snakemake entry point: final test outputs, with test texts found verbatim in the training file taking what it says."""
 import pandas as pd
 
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from fasthf.io import write_csv
 from fasthf.logs import job_log
-from fasthf.memory import apply_memory
-from fasthf.outputs import Predictions, read_in_file_order
+from fasthf.outputs.memory import apply_memory
+from fasthf.outputs.table import Predictions, read_in_file_order
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)

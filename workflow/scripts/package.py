@@ -1,9 +1,9 @@
 """Snakemake entry point: the inference package (weights, blend, decision, memory, tokenizers, fasthf's wheel)."""
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from fasthf.io import folder_size, read_json
-from fasthf.kernels import DATASET_METADATA, dataset_metadata, owner
 from fasthf.logs import job_log
-from fasthf.package import build_package, remembered_table
+from fasthf.routes.kernels import DATASET_METADATA, dataset_metadata, owner
+from fasthf.routes.package import build_package, remembered_table
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)

@@ -2,20 +2,20 @@
 were predicted by its last stage's validation pass (`valid_outputs.csv`)."""
 import time
 
-from fasthf.architectures import load_checkpoint
-from fasthf.threads import set_threads
-from fasthf.competition import Competition
+from fasthf.encoding.tensor_cache import load_split
+from fasthf.inputs.competition import Competition
 from fasthf.io import write_json
 from fasthf.logs import job_log
-from fasthf.prediction import predict_probs, row_predictions
-from fasthf.tensor_cache import load_split
+from fasthf.models.architectures import load_checkpoint
+from fasthf.outputs.prediction import predict_probs, row_predictions
+from fasthf.threads import set_threads
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     competition, task = Competition.load(snakemake.input.competition)
     test = load_split(snakemake.input.test)
     model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs, max_token_id=test.max_token_id,
-                            multiple_choice=bool(competition.choices))  # as the stages trained it (fasthf.choices)
+                            multiple_choice=bool(competition.choices))  # as the stages trained it (fasthf.encoding.choices)
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 from transformers import AutoTokenizer
 
-from fasthf.competition import Competition
-from fasthf.evaluation import decoded_batch
+from fasthf.encoding.tensor_cache import load_split, prepare_tensors
+from fasthf.inputs.competition import Competition
 from fasthf.io import write_csv, write_json
 from fasthf.logs import job_log
-from fasthf.tensor_cache import load_split, prepare_tensors
+from fasthf.training.evaluation import decoded_batch
 
 with job_log(snakemake.log[0]):
     started = time.time()

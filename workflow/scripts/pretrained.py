@@ -2,9 +2,9 @@
 multiple-choice head scoring each option) and tokenizer, saved into one local folder."""
 import json
 
-from fasthf.architectures import fetch_pretrained
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from fasthf.logs import job_log
+from fasthf.models.architectures import fetch_pretrained
 
 with job_log(snakemake.log[0], network=True):
     competition, task = Competition.load(snakemake.input.competition)

@@ -1,7 +1,7 @@
 """Snakemake entry point: wait for the pushed kernel version's run on Kaggle."""
 from fasthf.io import read_json, write_json
-from fasthf.kernels import wait_for_kernel
 from fasthf.logs import job_log
+from fasthf.routes.kernels import wait_for_kernel
 
 with job_log(snakemake.log[0], network=True):
     pushed = read_json(snakemake.input[0])

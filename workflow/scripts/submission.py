@@ -1,8 +1,8 @@
 """Snakemake entry point: submission.csv in the sample submission's form, validated against it."""
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from fasthf.logs import job_log
-from fasthf.outputs import read_in_file_order
-from fasthf.submission import make_submission, write_submission
+from fasthf.outputs.submission import make_submission, write_submission
+from fasthf.outputs.table import read_in_file_order
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)

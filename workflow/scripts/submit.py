@@ -1,7 +1,7 @@
 """Snakemake entry point: upload the submission with the kaggle CLI (at most once per file), then its public score."""
-from fasthf import kaggle
 from fasthf.io import read_json
 from fasthf.logs import job_log
+from fasthf.routes import kaggle
 
 with job_log(snakemake.log[0], network=True):
     metrics = read_json(snakemake.input.metrics)

@@ -1,8 +1,8 @@
 """Snakemake entry point: submit the kernel version's submission.csv (once per version), then its public score."""
-from fasthf import kaggle
 from fasthf.io import read_json
-from fasthf.kernels import submit_kernel
 from fasthf.logs import job_log
+from fasthf.routes import kaggle
+from fasthf.routes.kernels import submit_kernel
 
 with job_log(snakemake.log[0], network=True):
     metrics, run = read_json(snakemake.input.metrics), read_json(snakemake.input.run)

@@ -1,10 +1,10 @@
 """Snakemake entry point: the report's front page, one row per fact (summary.csv, and summary.rst for the page)."""
 import pandas as pd
 
-from fasthf.competition import Competition
+from fasthf.inputs.competition import Competition
 from fasthf.io import atomic_path, read_json, write_csv
 from fasthf.logs import job_log
-from fasthf.summary import front_page_rst, summary_rows
+from fasthf.outputs.summary import front_page_rst, summary_rows
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)

@@ -1,13 +1,13 @@
 """Snakemake entry point: one training stage of one chain from the previous stage's checkpoint."""
 from pathlib import Path
 
-from fasthf.threads import set_threads
-from fasthf.competition import Competition
-from fasthf.folds import FoldData, fold_number
+from fasthf.inputs.competition import Competition
+from fasthf.inputs.folds import FoldData, fold_number
 from fasthf.io import read_json
 from fasthf.logs import job_log
-from fasthf.recipe import Stage, TrainSettings
-from fasthf.training import train_stage
+from fasthf.threads import set_threads
+from fasthf.training.recipe import Stage, TrainSettings
+from fasthf.training.stages import train_stage
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)

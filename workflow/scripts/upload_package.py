@@ -1,7 +1,7 @@
 """Snakemake entry point: the package as a new version of its Kaggle dataset, once per content."""
 from fasthf.io import folder_digest, write_json
-from fasthf.kernels import upload_package
 from fasthf.logs import job_log
+from fasthf.routes.kernels import upload_package
 
 with job_log(snakemake.log[0], network=True):
     package = snakemake.input.package

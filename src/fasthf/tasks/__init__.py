@@ -20,12 +20,12 @@ Binary and multiclass also read one-hot target columns (one 1 per row) as one la
 """
 from __future__ import annotations
 
-from .base import Task
-from .classification import Binary, Classification
-from .multilabel import MultiLabel
-from .regression import Regression
-from .soft import SoftLabels
-from .tags import Tags
+from fasthf.tasks.base import Task
+from fasthf.tasks.classification import Binary, Classification
+from fasthf.tasks.multilabel import MultiLabel
+from fasthf.tasks.regression import Regression
+from fasthf.tasks.soft import SoftLabels
+from fasthf.tasks.tags import Tags
 
 TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression, SoftLabels,
                                                           Tags)}

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..metrics import BLEND_LOSSES, METRICS, Metric
-from ..outputs import output_columns
-from ..targets import TargetError, numbers_problem
+from fasthf.inputs.targets import TargetError, numbers_problem
+from fasthf.outputs.metrics import BLEND_LOSSES, METRICS, Metric
+from fasthf.outputs.table import output_columns
 
 if TYPE_CHECKING:  # torch only where a model runs (losses import fastai lazily): table jobs start seconds sooner
     import torch
@@ -19,7 +19,7 @@ class Task:
     kind: str = ""
     default_metric: str = ""
     surrogate: str = ""  # the loss the blend's weights minimise (a proper scoring rule for the outputs)
-    reads_spans: bool = True  # whether `encode: group` may read its rows from shared encodings (fasthf.spans)
+    reads_spans: bool = True  # whether `encode: group` may read its rows from shared encodings (fasthf.encoding.shared)
 
     def __init__(self, targets: list[str], classes: list | None = None, label_names: list[str] | None = None):
         self.targets = list(targets)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import line_of
-from ..metrics import ranked_classes
-from ..targets import TargetError, first_bad_line, numbers_of, numbers_problem
-from .base import Task
+from fasthf.inputs.data import line_of
+from fasthf.inputs.targets import TargetError, first_bad_line, numbers_of, numbers_problem
+from fasthf.outputs.metrics import ranked_classes
+from fasthf.tasks.base import Task
 
 
 class Classification(Task):
@@ -139,7 +139,7 @@ class Classification(Task):
         return None
 
     def diagnostics(self, y, outputs):
-        from ..evaluation import confusion_matrix, per_class_accuracy
+        from fasthf.training.evaluation import confusion_matrix, per_class_accuracy
 
         return per_class_accuracy(confusion_matrix(y, outputs.argmax(axis=1), self.n_outputs), self.output_names)
 
@@ -161,12 +161,12 @@ class Classification(Task):
 
     def plot_diagnostics(self, y, outputs, title):
         """The confusion matrix: rows true, columns predicted."""
-        from ..evaluation import confusion_matrix, plot_confusion
+        from fasthf.training.evaluation import confusion_matrix, plot_confusion
 
         return plot_confusion(confusion_matrix(y, outputs.argmax(axis=1), self.n_outputs), self.output_names, title)
 
     def decision_rule(self, metric):
-        from ..decisions import ClassOffsets
+        from fasthf.outputs.decisions import ClassOffsets
 
         return ClassOffsets if metric.uses == "labels" else None  # probabilities are scored as they are
 

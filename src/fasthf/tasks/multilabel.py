@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..targets import numbers_of, numbers_problem, refuse_rows
-from .base import Task
+from fasthf.inputs.targets import numbers_of, numbers_problem, refuse_rows
+from fasthf.tasks.base import Task
 
 
 class MultiLabel(Task):
@@ -52,7 +52,7 @@ class MultiLabel(Task):
         return {column: answers[:, self.answer_source(column)] for column in columns}
 
     def diagnostics(self, y, outputs):
-        from ..metrics import roc_auc_columns
+        from fasthf.outputs.metrics import roc_auc_columns
 
         auc = roc_auc_columns(y, outputs)
         return pd.DataFrame({"target": self.output_names, "positives": y.sum(axis=0).astype(int), "roc_auc": auc,
@@ -64,7 +64,7 @@ class MultiLabel(Task):
 
     def plot_diagnostics(self, y, outputs, title):
         """ROC AUC per label, as bars."""
-        from ..evaluation import plot_bars
+        from fasthf.training.evaluation import plot_bars
 
         table = self.diagnostics(y, outputs)
         return plot_bars(table.target.tolist(), table.roc_auc, "out-of-fold ROC AUC", title, xlim=(0, 1.1))

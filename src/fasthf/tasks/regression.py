@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..targets import numbers_of
-from .base import Task
+from fasthf.inputs.targets import numbers_of
+from fasthf.tasks.base import Task
 
 
 class Regression(Task):
@@ -48,6 +48,6 @@ class Regression(Task):
 
     def plot_diagnostics(self, y, outputs, title):
         """Predicted against true values, one panel per target."""
-        from ..evaluation import plot_predicted_against_true
+        from fasthf.training.evaluation import plot_predicted_against_true
 
         return plot_predicted_against_true(y, outputs, self.targets, title)

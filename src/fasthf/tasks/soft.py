@@ -6,8 +6,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..targets import refuse_rows
-from .multilabel import MultiLabel
+from fasthf.inputs.targets import refuse_rows
+from fasthf.tasks.multilabel import MultiLabel
 
 log = logging.getLogger(__name__)
 

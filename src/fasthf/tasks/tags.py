@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data import line_of
-from ..metrics import predicted_tags
-from ..targets import TargetError
-from .multilabel import MultiLabel
+from fasthf.inputs.data import line_of
+from fasthf.inputs.targets import TargetError
+from fasthf.outputs.metrics import predicted_tags
+from fasthf.tasks.multilabel import MultiLabel
 
 
 def split_tags(values: pd.Series, separator: str) -> pd.Series:
@@ -89,8 +89,8 @@ class Tags(MultiLabel):
 
     def plot_diagnostics(self, y, outputs, title):
         """ROC AUC of the 30 most frequent tags."""
-        from ..evaluation import plot_bars
-        from ..metrics import roc_auc_columns
+        from fasthf.outputs.metrics import roc_auc_columns
+        from fasthf.training.evaluation import plot_bars
 
         top = np.argsort(-np.asarray(y).sum(axis=0), kind="stable")[:30]
         auc = roc_auc_columns(np.asarray(y)[:, top], np.asarray(outputs)[:, top])

@@ -1,0 +1,1 @@
+"""The Hugging Face models: loading, layer groups, precision, the shared-encoding head."""

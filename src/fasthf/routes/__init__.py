@@ -1,0 +1,1 @@
+"""The ways out to Kaggle: the CLI, the inference bundle and package, code-competition kernels."""

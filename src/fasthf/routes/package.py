@@ -1,0 +1,228 @@
+"""The inference package: the inference half of the pipeline in one folder, applied to any test file.
+
+    package/
+      fasthf-package.json   fasthf's version, the competition's description, the task, the chains, the
+                            blend's weights, the decision rule, prediction settings
+      models/<chain>/       each chain's last checkpoint whose test outputs the submission uses
+      tokenizers/<member>/  each member's tokenizer, and its max_length in fasthf-package.json
+      memory.csv            the training file's texts and their mean targets as outputs (memory on)
+      fasthf-*.whl          fasthf itself, installed in the notebook with --no-deps --no-index
+
+Safetensors, JSON and CSV only: nothing is unpickled. `apply_package` runs tokenize → each chain's
+outputs → folds and seeds averaged → blend → decision rule → memory → submission, the same arithmetic as
+the pipeline's `predict`, `ensemble`, `memory` and `submission` jobs, so on the public test file it
+writes the pipeline's own submission.csv.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fasthf import __version__
+from fasthf.inputs.competition import Competition
+from fasthf.io import atomic_dir, read_json, write_json
+from fasthf.outputs.table import output_columns
+from fasthf.routes.bundle import is_model_file
+
+log = logging.getLogger(__name__)
+
+PACKAGE_JSON = "fasthf-package.json"
+MEMORY_CSV = "memory.csv"
+
+
+class PackageError(ValueError):
+    """A package that cannot be built or applied as it is; the message says what to do."""
+
+
+def chain_name(chain: dict) -> str:
+    return f"{chain['member']}-seed{chain['seed']}-{chain['split']}"
+
+
+def project_root() -> Path:
+    """The source folder fasthf was installed from (pip install -e .), where its wheel is built."""
+    root = Path(__file__).resolve().parents[3]  # src/fasthf/routes/package.py
+    if not (root / "pyproject.toml").is_file():
+        raise PackageError(f"fasthf at {Path(__file__).parent} is not installed from its source folder, so its wheel "
+                           f"cannot be built for the package: install it with pip install -e <the repository>")
+    return root
+
+
+# What setuptools needs to build the wheel: the project file, the readme it names, the sources.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
+
+
+def build_wheel(dest: Path) -> Path:
+    """fasthf as a wheel in `dest`, built offline from a private copy of its source folder: setuptools writes
+    `build/` inside the folder it builds, and two package jobs at once in one folder break each other."""
+    dest.mkdir(parents=True, exist_ok=True)
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="fasthf-wheel-") as scratch:
+        source = Path(scratch) / "fasthf"
+        source.mkdir()
+        for name in WHEEL_SOURCES:
+            if (root / name).is_dir():
+                shutil.copytree(root / name, source / name,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
+            else:
+                shutil.copy2(root / name, source / name)
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                               "--no-index", "-q", "-w", str(dest), str(source)], capture_output=True, text=True)
+    wheels = sorted(dest.glob(f"fasthf-{__version__}-*.whl"))
+    if done.returncode != 0 or not wheels:
+        raise PackageError(f"pip could not build fasthf's wheel (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    return wheels[-1]
+
+
+def build_package(out_dir: str | Path, competition: Competition, task, chains: list[dict], members: dict[str, dict],
+                  weights: dict[str, float], decision: dict | None, memory: pd.DataFrame | None,
+                  prediction: dict, extra_json: dict[str, dict] | None = None) -> dict:
+    """Write the package folder. `chains`: member, seed, split and `model` (the last stage's checkpoint);
+    `members`: per member its `tokenizer` folder and `max_length`; `memory`: the remembered table
+    (index: the text key; columns: outputs) or None; `prediction`: batch_size and mixed_precision;
+    `extra_json`: files written beside (dataset-metadata.json for the upload)."""
+    with atomic_dir(out_dir) as tmp:
+        for chain in chains:
+            folder = tmp / "models" / chain_name(chain)
+            folder.mkdir(parents=True)
+            for path in sorted(Path(chain["model"]).iterdir()):
+                if path.is_file() and is_model_file(path.name):
+                    shutil.copy2(path, folder / path.name)
+        for name, member in members.items():
+            folder = tmp / "tokenizers" / name
+            folder.mkdir(parents=True)
+            for path in sorted(Path(member["tokenizer"]).iterdir()):
+                if path.is_file() and not is_model_file(path.name):
+                    shutil.copy2(path, folder / path.name)
+        if memory is not None:
+            table = memory.copy()
+            table.columns = output_columns(table.shape[1])
+            table.index.name = "key"
+            table.reset_index().to_csv(tmp / MEMORY_CSV, index=False)
+        wheel = build_wheel(tmp)
+        info = {"fasthf": __version__, "wheel": wheel.name, "competition": competition.describe(),
+                "task": task.describe(), "prediction": prediction,
+                "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name]),
+                                   "encode": m.get("encode", "row"), "window_stride": m.get("window_stride"),
+                                   "duel_swap": m.get("duel_swap", False)}
+                            for name, m in members.items()},
+                "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
+                "decision": decision if decision and decision.get("used") else None,
+                "memory": memory is not None}
+        write_json(tmp / PACKAGE_JSON, info)
+        for name, data in (extra_json or {}).items():
+            write_json(tmp / name, data)
+    return info
+
+
+def remembered_table(competition: Competition, task, train_path) -> pd.DataFrame:
+    """What memory knows: per distinct training text, the mean of its targets as outputs."""
+    from fasthf.outputs.memory import remembered
+
+    train = competition.read_train(train_path)
+    return remembered(competition.memory_keys(train), task.encode(train), task)
+
+
+# -- applying it -----------------------------------------------------------------------------------------
+
+def read_package(folder: str | Path) -> tuple[dict, Competition, object]:
+    from fasthf.tasks import task_from
+
+    folder = Path(folder)
+    if not (folder / PACKAGE_JSON).is_file():
+        raise PackageError(f"{folder}: no {PACKAGE_JSON}; this is not an inference package (the package rule writes one)")
+    info = read_json(folder / PACKAGE_JSON)
+    return info, Competition.from_description(info["competition"]), task_from(info["task"])
+
+
+def chain_outputs(folder: Path, info: dict, competition: Competition, task, test: pd.DataFrame, device=None,
+                  precision: str | None = None) -> dict[tuple[str, int], list[np.ndarray]]:
+    """Each chain's outputs for the test rows, by (member, seed)."""
+    from transformers import AutoTokenizer
+
+    from fasthf.encoding.duels import swap_permutation
+    from fasthf.encoding.shared import tokenize_groups
+    from fasthf.encoding.tensor_cache import encode_rows
+    from fasthf.models.architectures import load_checkpoint
+    from fasthf.outputs.prediction import by_row_number, predict_probs
+
+    texts = competition.joined_texts(test)
+    groups = test[competition.group].tolist() if competition.group in test else range(len(test))
+    splits = {}
+    for name, member in info["members"].items():
+        tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizers" / name))
+        if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.encoding.shared)
+            splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
+        else:  # as preprocess read the rows: long texts in windows, a duel's rows both ways (fasthf.encoding.tensor_cache)
+            swap = swap_permutation(competition, task) if member.get("duel_swap") else None
+            splits[name] = encode_rows(test, competition, tokenizer, member["max_length"],
+                                       window_stride=member.get("window_stride"), swap=swap)[0]
+    outputs: dict[tuple[str, int], list[np.ndarray]] = {}
+    for i, chain in enumerate(info["chains"], 1):
+        started = time.time()
+        split = splits[chain["member"]]
+        model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
+                                max_token_id=split.max_token_id, multiple_choice=bool(competition.choices))
+        # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
+        predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
+                                                       precision or info["prediction"]["mixed_precision"],
+                                                       task.activation))
+        outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted.numpy().astype(np.float64))
+        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(predicted),
+                 time.time() - started)
+    return outputs
+
+
+def blended(info: dict, task, outputs: dict[tuple[str, int], list[np.ndarray]]) -> np.ndarray:
+    """Folds averaged, then seeds, then the members blended with the pipeline's weights; the decision rule."""
+    from fasthf.outputs.decisions import ClassOffsets
+    from fasthf.outputs.ensemble import blend
+
+    members = list(info["members"])
+    per_member = [np.mean([np.mean(folds, axis=0) for (m, _), folds in outputs.items() if m == name], axis=0)
+                  for name in members]
+    final = blend(per_member, np.array([info["members"][name]["weight"] for name in members]))
+    decision = info.get("decision")
+    if decision:
+        final = ClassOffsets(np.array([decision["fitted"][name] for name in task.output_names])).apply(final)
+    return final
+
+
+def with_memory(folder: Path, info: dict, competition: Competition, task, test: pd.DataFrame,
+                outputs: np.ndarray) -> np.ndarray:
+    if not info["memory"]:
+        return outputs
+    table = pd.read_csv(folder / MEMORY_CSV, dtype={"key": str}, keep_default_na=False).set_index("key")
+    keys = competition.memory_keys(test)
+    found = keys.isin(table.index).to_numpy()
+    final = np.array(outputs, copy=True)
+    final[found] = table.loc[keys[found]].to_numpy(dtype=np.float64)
+    log.info("memory: %d of %d test texts occur verbatim in the training file", int(found.sum()), len(keys))
+    return final
+
+
+def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | Path, out_path: str | Path,
+                  device=None, precision: str | None = None) -> pd.DataFrame:
+    """The submission for the texts of `test_path`: an answer for each of its ids, in the sample's columns.
+
+    Rows follow the sample where it lists exactly the test file's ids (the public test), else the test
+    file's order (a hidden test swapped in while the sample stayed the public one)."""
+    from fasthf.outputs.submission import submission_for_test, write_checked
+
+    folder = Path(folder)
+    info, competition, task = read_package(folder)
+    test = competition.read_test(test_path)
+    sample = competition.read_sample(sample_path)
+    log.info("%s: %d test texts, %d chains", competition.slug, len(test), len(info["chains"]))
+    outputs = with_memory(folder, info, competition, task, test,
+                          blended(info, task, chain_outputs(folder, info, competition, task, test, device, precision)))
+    submission = submission_for_test(competition.ids(test), outputs, sample, competition, task)
+    write_checked(out_path, submission, competition, task)
+    return submission
