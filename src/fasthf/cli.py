@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from fasthf.models.precision import SETTINGS
+from fasthf.config import PRECISION_SETTINGS
 
 
 def predict_command(args) -> int:
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--file", help="read texts from this file, one per line (- for stdin)")
     predict.add_argument("--batch-size", type=int, default=256)
     predict.add_argument("--json", action="store_true", help="one JSON object per text")
-    predict.add_argument("--precision", choices=SETTINGS, default="auto",
+    predict.add_argument("--precision", choices=PRECISION_SETTINGS, default="auto",
                          help="auto (default): bf16 where the CPU or GPU runs it natively, else fp32; no: fp32")
     predict.set_defaults(run=predict_command)
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--test", required=True, help="the test file (the public one, or any in its layout)")
     apply.add_argument("--sample", required=True, help="the sample submission: its columns and their order")
     apply.add_argument("--out", default="submission.csv", help="where to write the submission (default submission.csv)")
-    apply.add_argument("--precision", choices=SETTINGS, default=None,
+    apply.add_argument("--precision", choices=PRECISION_SETTINGS, default=None,
                        help="as the package says (the pipeline's mixed_precision) unless given")
     apply.set_defaults(run=apply_package_command)
 

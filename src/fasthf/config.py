@@ -7,6 +7,9 @@ from pathlib import Path
 import yaml
 
 NULL_WORDS = {"null", "none", "~", ""}
+# `mixed_precision` (config) and `--precision` (fasthf predict, apply-package); here, so the command line parses
+# its arguments without importing torch
+PRECISION_SETTINGS = ("auto", "no", "bf16", "fp16")
 
 
 def nullable_keys(schema_path: str | Path) -> set[str]:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from fasthf.config import PRECISION_SETTINGS
+
 log = logging.getLogger(__name__)
 
-SETTINGS = ("auto", "no", "bf16", "fp16")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -60,8 +61,8 @@ def resolve_precision(setting: str, device) -> Precision:
     `avx512_bf16` or AMX), fp32 elsewhere. `bf16` is honoured anywhere (emulated, slower, where not
     native). `fp16` needs CUDA (on a CPU it is slower than fp32 and needs loss scaling): fp32 elsewhere.
     """
-    if setting not in SETTINGS:
-        raise ValueError(f"mixed_precision {setting!r} is not one of {list(SETTINGS)}")
+    if setting not in PRECISION_SETTINGS:
+        raise ValueError(f"mixed_precision {setting!r} is not one of {list(PRECISION_SETTINGS)}")
     device_type = torch.device(device).type
     if device_type == "cuda":
         native = torch.cuda.is_bf16_supported()

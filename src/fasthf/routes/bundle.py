@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # the export job copies files and needs neither torch nor tra
 BUNDLE_INFO = "fasthf.json"
 
 
+class BundleError(ValueError):
+    """A folder that is not an inference bundle; the message says what to do."""
+
+
 @dataclass
 class Prediction:
     """The answer for one text: a class (label and index) with every class's probability, or for several
@@ -61,18 +65,19 @@ class Predictor:
 
     def __init__(self, bundle: str | Path, device: str | None = None, batch_size: int = 256,
                  precision: str = "auto"):
-        from transformers import AutoTokenizer
-
-        from fasthf.models.architectures import CheckpointError, load_checkpoint
-        from fasthf.tasks import task_from
-
         bundle = Path(bundle)
         if not (bundle / "config.json").is_file():
-            raise CheckpointError(f"{bundle}: not an inference bundle (no config.json there); the pipeline's "
-                                  f"export rule writes one to results/<model>/bundle")
+            raise BundleError(f"{bundle}: not an inference bundle (no config.json there); the pipeline's "
+                              f"export rule writes one to results/<model>/bundle")
         if not (bundle / BUNDLE_INFO).is_file():
-            raise CheckpointError(f"{bundle}: no {BUNDLE_INFO} (the task and max_length); export the bundle again "
-                                  f"with the pipeline's export rule")
+            raise BundleError(f"{bundle}: no {BUNDLE_INFO} (the task and max_length); export the bundle again "
+                              f"with the pipeline's export rule")
+        # the model libraries only once there is a bundle to load: a wrong path is said in a second, not ten
+        from transformers import AutoTokenizer
+
+        from fasthf.models.architectures import load_checkpoint
+        from fasthf.tasks import task_from
+
         self.info = read_json(bundle / BUNDLE_INFO)
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle))
         self.model = load_checkpoint(bundle).eval()
