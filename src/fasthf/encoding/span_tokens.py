@@ -49,17 +49,32 @@ def token_ranges(text: str, offsets: Iterable[Sequence[int]], in_text: Sequence[
     return ranges
 
 
+def trimmed(text: str, spans) -> list:
+    """The spans with the whitespace at their ends left out (a label " Sooo SAD" is the words "Sooo SAD"), those
+    of nothing but whitespace dropped: a span starts and ends on a character some token covers."""
+    out = []
+    for span in spans:
+        start, end = span.start, span.end
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            out.append(span if (start, end) == (span.start, span.end) else type(span)(start, end, span.type))
+    return out
+
+
 def token_tags(spans, ranges: np.ndarray, types: Sequence[str]) -> np.ndarray:
-    """One tag id per token (`tag_names(types)`): `B-`/`I-` of the span a token overlaps, `O` for a token of
-    the text in none, `IGNORE` for a token that covers no character. `spans`: objects with `start`, `end`,
-    `type` (`""` without types), not overlapping each other."""
+    """One tag id per token (`tag_names(types)`): `B-` for the token holding a span's first character, `I-` for
+    the span's other tokens, `O` for a token of the text in no span, `IGNORE` for a token that covers no
+    character. A window that starts inside a span reads it as `I-` only: its `B-` is in an earlier window.
+    `spans` (`trimmed`): objects with `start`, `end`, `type` (`""` without types), not overlapping."""
     tags = np.where(ranges[:, 0] >= 0, 0, IGNORE).astype(np.int64)
     index = {kind: 1 + 2 * k for k, kind in enumerate(types)}
     for span in spans:
-        inside = np.flatnonzero((ranges[:, 0] >= 0) & (ranges[:, 0] < span.end) & (ranges[:, 1] > span.start))
-        if len(inside):
-            tags[inside] = index[span.type] + 1
-            tags[inside[0]] = index[span.type]
+        inside = (ranges[:, 0] >= 0) & (ranges[:, 0] < span.end) & (ranges[:, 1] > span.start)
+        tags[inside] = index[span.type] + 1
+        tags[inside & (ranges[:, 0] <= span.start)] = index[span.type]
     return tags
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from fasthf.encoding.span_tokens import IGNORE
 from fasthf.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,10 @@ class TokenizedSplit:
     """Token ids of many texts stored end to end (`input_ids[offsets[i]:offsets[i+1]]` is text i).
 
     `rows`: each text's row number in its competition file; `labels`: the task's encoded targets
-    (class indices, or a float row per text for multilabel and regression). `swapped`: where a duel's
+    (class indices, or a float row per text for multilabel and regression). A span task has a label per
+    token instead: `tags` (one per token, end to end like `input_ids`; `IGNORE` for a token of no
+    character) and `char_ranges` (each token's characters in its row's text, (-1, -1) for none), made by
+    `fasthf.encoding.span_split`. `swapped`: where a duel's
     rows are read in both orders too (`fasthf.encoding.duels`), which texts are a row read swapped; `swap_outputs`
     then puts a swapped text's outputs back in its row's order.
     """
@@ -55,6 +59,8 @@ class TokenizedSplit:
     token_type_ids: torch.Tensor | None = None
     swapped: torch.Tensor | None = None
     swap_outputs: tuple[int, ...] | None = None
+    tags: torch.Tensor | None = None
+    char_ranges: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -94,10 +100,12 @@ class TokenizedSplit:
         pick = lambda t: None if t is None else t[tokens]  # noqa: E731
         return TokenizedSplit(self.input_ids[tokens], offsets, self.rows[rows], self.padding,
                               None if self.labels is None else self.labels[rows], pick(self.token_type_ids),
-                              None if self.swapped is None else self.swapped[rows], self.swap_outputs)
+                              None if self.swapped is None else self.swapped[rows], self.swap_outputs,
+                              pick(self.tags), pick(self.char_ranges))
 
     def collate(self, idxs) -> tuple[torch.Tensor, ...]:
-        """(input_ids, attention_mask[, token_type_ids][, labels]) for the texts `idxs`.
+        """(input_ids, attention_mask[, token_type_ids][, labels or tags]) for the texts `idxs` (tags padded
+        with `IGNORE`).
 
         The mask comes from each text's length, never from comparing ids with the pad id: a real
         token may share the pad id.
@@ -114,6 +122,8 @@ class TokenizedSplit:
             batch.append(torch.where(mask, self.token_type_ids[source].long(), self.padding.token_type_id))
         if self.labels is not None:
             batch.append(self.labels[idxs])
+        if self.tags is not None:
+            batch.append(torch.where(mask, self.tags[source].long(), IGNORE))
         return tuple(batch)
 
     def save(self, path: str | Path) -> None:
@@ -122,6 +132,8 @@ class TokenizedSplit:
             tensors["labels"] = self.labels
         if self.token_type_ids is not None:
             tensors["token_type_ids"] = self.token_type_ids
+        if self.tags is not None:
+            tensors["tags"], tensors["char_ranges"] = self.tags, self.char_ranges
         metadata = {"pad_token_id": str(self.padding.token_id),
                     "pad_token_type_id": str(self.padding.token_type_id),
                     "padding_side": self.padding.side}
@@ -142,7 +154,8 @@ class TokenizedSplit:
         swap_outputs = metadata.get("swap_outputs")
         return cls(tensors["input_ids"], tensors["offsets"], tensors["rows"], padding,
                    tensors.get("labels"), tensors.get("token_type_ids"), tensors.get("swapped"),
-                   None if swap_outputs is None else tuple(int(k) for k in swap_outputs.split(",")))
+                   None if swap_outputs is None else tuple(int(k) for k in swap_outputs.split(",")),
+                   tensors.get("tags"), tensors.get("char_ranges"))
 
 
 def usable_max_length(tokenizer, max_length: int) -> int:

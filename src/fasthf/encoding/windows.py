@@ -57,7 +57,8 @@ def encode_windows(tokenizer, texts: list[str], max_length: int, stride: int, pa
     Returns `input_ids` (one list per window, texts in order, a text's windows one after another), `sample`
     (the index in `texts` of each window's text: the tokenizer's `overflow_to_sample_mapping`),
     `token_type_ids` (where asked, else None) and, with `offsets`, `offset_mapping` (each token's characters
-    in its own text; (0, 0) for special tokens). With `pairs` the windows run over the texts and each pair
+    in its own text; (0, 0) for special tokens) and `sequence_ids` (0 for a token of the text, 1 of its pair,
+    None for a special token). With `pairs` the windows run over the texts and each pair
     is repeated in every window of its text (`truncation="only_first"`): a pair must leave more than `stride`
     tokens a window (`pair_room` says which do)."""
     encoded = tokenizer(list(texts), None if pairs is None else list(pairs),
@@ -66,7 +67,8 @@ def encode_windows(tokenizer, texts: list[str], max_length: int, stride: int, pa
                         return_token_type_ids=token_types, verbose=False)
     return {"input_ids": encoded["input_ids"], "sample": list(encoded["overflow_to_sample_mapping"]),
             "token_type_ids": encoded["token_type_ids"] if token_types else None,
-            **({"offset_mapping": encoded["offset_mapping"]} if offsets else {})}
+            **({"offset_mapping": encoded["offset_mapping"],
+                "sequence_ids": [encoded.sequence_ids(w) for w in range(len(encoded["input_ids"]))]} if offsets else {})}
 
 
 def pair_room(tokenizer, pairs: list[str], max_length: int) -> np.ndarray:
