@@ -180,3 +180,25 @@ def test_a_model_sharing_one_layer_across_depth_fails_naming_the_module():
         intermediate_size=64, num_labels=5))
     with pytest.raises(SplitError, match=r"AlbertForSequenceClassification.*3 layers.*'albert\.encoder\.albert_layer_groups'"):
         group_parameter_names(albert)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_every_encoder_as_a_token_classifier_finds_its_head_and_writes_each_tokens_tags(tiny_model_folder, arch, tmp_path):
+    """A span task's model (`head="token"`): every parameter in one group, the output layer one logit per tag,
+    logits (rows, tokens, tags); saved, it loads as a token classifier and refuses to be read as anything else."""
+    from fasthf.models.architectures import CheckpointError, batch_logits, load_checkpoint, output_layer
+
+    tags = ["O", "B-NAME", "I-NAME"]
+    model, tokenizer = load_pretrained(str(tiny_model_folder(arch)), tags, head="token")
+    groups = group_parameter_names(model)
+    assert len(groups) == model.config.num_hidden_layers + 2
+    assert sorted(n for g in groups for n in g) == sorted(n for n, _ in model.named_parameters())
+    layer = output_layer(model)
+    assert layer is not None and layer.out_features == 3
+    assert any(p is layer.weight for name, p in model.named_parameters() if name in groups[-1])
+    split, _ = tokenize_split(["a fine movie", "fine"], tokenizer, max_length=32)
+    assert batch_logits(model.eval(), split.collate([0, 1])[:split.n_inputs]).shape == (2, int(split.lengths.max()), 3)
+    model.save_pretrained(tmp_path)
+    assert type(load_checkpoint(tmp_path, n_labels=3, head="token")).__name__.endswith("ForTokenClassification")
+    with pytest.raises(CheckpointError, match="scores each token of a text .* holds each row's text whole"):
+        load_checkpoint(tmp_path, head="sequence")

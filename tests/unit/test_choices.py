@@ -43,8 +43,8 @@ def tiny(tiny_model_folder, tmp_path_factory, exam):
     paths, competition, task = exam
     folder = tmp_path_factory.mktemp("mc")
     info = fetch_pretrained(str(tiny_model_folder("bert")), task.output_names, folder / "pretrained", 0,
-                            multiple_choice=True)
-    tokenizer = load_pretrained(str(folder / "pretrained"), task.output_names, multiple_choice=True)[1]
+                            head="choice")
+    tokenizer = load_pretrained(str(folder / "pretrained"), task.output_names, head="choice")[1]
     summary = prepare_tensors(paths["train"], paths["test"], tokenizer, folder / "tensors", 48, competition, task)
     return folder, tokenizer, info, summary
 
@@ -203,14 +203,14 @@ def test_the_multiple_choice_head_is_the_head_group_and_computes_in_fp32(tiny, c
     logits_in_fp32(model)
     assert isinstance(model.classifier, Fp32Linear) and "no Linear" not in caplog.text
     with pytest.raises(CheckpointError, match="scores each option of a row .* holds each row's text whole"):
-        load_checkpoint(folder / "pretrained", multiple_choice=False)
+        load_checkpoint(folder / "pretrained", head="sequence")
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_every_encoder_as_a_multiple_choice_model_finds_its_head_and_scores_each_option(tiny_model_folder, arch):
     from fasthf.models.architectures import batch_logits
 
-    model, tokenizer = load_pretrained(str(tiny_model_folder(arch)), list("ABC"), multiple_choice=True)
+    model, tokenizer = load_pretrained(str(tiny_model_folder(arch)), list("ABC"), head="choice")
     head = group_parameter_names(model)[-1]
     layer = output_layer(model)
     assert layer is not None and layer.out_features == 1
@@ -237,7 +237,7 @@ def trained(exam, tiny):
     metrics = run_stage(stage, 1, folder / "pretrained", data, folder / "stage",
                         TrainSettings(batch_size=16, eval_batch_size=7, mixed_precision="no"), task)
     test = load_split(folder / "tensors" / "test.safetensors")
-    model = load_checkpoint(folder / "stage" / "model", n_labels=5, multiple_choice=True)
+    model = load_checkpoint(folder / "stage" / "model", n_labels=5, head="choice")
     outputs = row_predictions(test, predict_probs(model, test, 8, "cpu", "no", task.activation))
     return folder, metrics, outputs
 

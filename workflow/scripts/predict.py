@@ -15,7 +15,7 @@ with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     test = load_split(snakemake.input.test)
     model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs, max_token_id=test.max_token_id,
-                            multiple_choice=bool(competition.choices))  # as the stages trained it (fasthf.encoding.choices)
+                            head=competition.head)  # as the stages trained it
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)

@@ -73,6 +73,8 @@ class ChoiceSplit:
     def max_token_id(self) -> int:
         return self.pairs.max_token_id
 
+    head = "choice"  # the model head that reads it: one output per option (fasthf.models.model_source.HEADS)
+
     @property
     def n_inputs(self) -> int:
         return self.pairs.n_inputs

@@ -160,6 +160,8 @@ class GroupedSplit:
     def max_token_id(self) -> int:
         return self.units.max_token_id
 
+    head = "sequence"  # the model head that reads it (fasthf.models.model_source.HEADS)
+
     @property
     def n_inputs(self) -> int:
         return self.units.n_inputs + 1  # and the spans

@@ -81,6 +81,11 @@ class TokenizedSplit:
         return int(self.input_ids.max()) if len(self.input_ids) else -1
 
     @property
+    def head(self) -> str:
+        """The model head that reads it (`fasthf.models.model_source.HEADS`): per token where it has tags."""
+        return "sequence" if self.tags is None else "token"
+
+    @property
     def n_inputs(self) -> int:
         """How many leading batch tensors are model inputs (the rest is the label)."""
         return 2 if self.token_type_ids is None else 3

@@ -144,6 +144,12 @@ class Competition:
         if problem:
             raise ValueError(f"competition.choices: {list(self.choices)} {problem}")
 
+    @property
+    def head(self) -> str:
+        """The model head that reads a row (`fasthf.models.model_source.HEADS`): one output per option where the
+        rows have choices, else per class or target."""
+        return "choice" if self.choices else "sequence"
+
     # -- the files ----------------------------------------------------------------------------------
     @property
     def input_columns(self) -> list[str]:

@@ -1,7 +1,7 @@
 """Loading Hugging Face sequence classifiers and splitting them into layer groups for fastai.
 
 Any `AutoModelForSequenceClassification` encoder works (or its `AutoModelForMultipleChoice`, where the
-competition has choices, `fasthf.encoding.choices`): the transformer layers are found as the
+competition has choices, or its `AutoModelForTokenClassification` for a span task: `fasthf.models.model_source`): the transformer layers are found as the
 `nn.ModuleList`(s) holding `config.num_hidden_layers` entries (XLM keeps several parallel lists,
 grouped by index). The head is everything outside the base model (`model.base_model_prefix`). The
 rest of the base model is placed by what it feeds, traced in one small forward pass, never by the
@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fasthf.models.model_source import (ModelSourceError, auto_class, is_multiple_choice, needs_prefix_space,  # noqa: F401
-                           resolve_model_source, saved_as_multiple_choice)
+from fasthf.models.model_source import (ModelSourceError, auto_class, head_of, needs_prefix_space, resolve_model_source,
+                                        saved_head)
 from fasthf.models.precision import Fp32Linear
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,10 @@ class SplitError(ValueError):
     """The model's parameters could not be placed into embeddings / layer / head groups."""
 
 
-def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = False, multiple_choice: bool = False):
-    """(model, tokenizer) from a hub name or folder, with a fresh head of `len(label_names)` classes; with
-    `multiple_choice` a multiple-choice model, whose head scores each option (one output), the options its classes.
+def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = False, head: str = "sequence"):
+    """(model, tokenizer) from a hub name or folder, with a fresh head (`fasthf.models.model_source.HEADS`) of
+    `len(label_names)` outputs: classes; for `choice` the options (its head scores each option: one output);
+    for `token` the tags, per token.
 
     `add_prefix_space` (the competition's setting): a byte-level BPE tokenizer (RoBERTa's) encodes a
     word differently at the start of a text; where each text is a piece cut from a longer one, it then
@@ -50,7 +51,7 @@ def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = 
         tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
     if not tokenizer.is_fast:
         log.warning("%s has no fast tokenizer; preprocessing will be slower", name)
-    model = auto_class(multiple_choice).from_pretrained(
+    model = auto_class(head).from_pretrained(
         source,
         num_labels=len(label_names),
         id2label=dict(enumerate(label_names)),
@@ -63,7 +64,7 @@ def load_pretrained(name: str, label_names: list[str], add_prefix_space: bool = 
 
 
 def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, seed: int,
-                     add_prefix_space: bool = False, multiple_choice: bool = False) -> dict:
+                     add_prefix_space: bool = False, head: str = "sequence") -> dict:
     """Save the pretrained model (with its new, seeded head) and tokenizer into one local folder.
 
     This is the one step that may reach the Hugging Face hub; every later step reads the folder.
@@ -73,7 +74,7 @@ def fetch_pretrained(name: str, label_names: list[str], out_dir: str | Path, see
     from fasthf.io import atomic_dir
 
     set_seed(seed)
-    model, tokenizer = load_pretrained(name, label_names, add_prefix_space, multiple_choice)
+    model, tokenizer = load_pretrained(name, label_names, add_prefix_space, head)
     group_parameter_names(model)  # a model the splitter cannot handle fails here, before any training
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
@@ -88,22 +89,23 @@ class CheckpointError(ValueError):
 
 
 def load_checkpoint(folder: str | Path, n_labels: int | None = None, max_token_id: int | None = None,
-                    multiple_choice: bool | None = None):
+                    head: str | None = None):
     """A model saved by `save_pretrained`, from safetensors only (never pickle), of the class its config.json
-    names: a sequence classifier, or a multiple-choice model (`multiple_choice`, where given, must agree).
+    names: its head (`fasthf.models.model_source.HEADS`; `head`, where given, must agree).
 
     Refused with a message naming the folder: missing or corrupt weights, weights that do not match
     the folder's config (another architecture), a head for another number of classes, a vocabulary
-    too small for the token ids it is to read (`max_token_id`), or a model of the other reading.
+    too small for the token ids it is to read (`max_token_id`), or a model of another head.
     """
     folder = Path(folder)
     if not any(folder.glob("*.safetensors")):
         raise CheckpointError(f"{folder}: no safetensors weights; delete the folder and rerun the step that wrote it")
-    saved = saved_as_multiple_choice(folder)
-    if multiple_choice is not None and multiple_choice != saved:
-        reads = {True: "each option of a row (competition.choices)", False: "each row's text whole"}
+    saved = saved_head(folder)
+    if head is not None and head != saved:
+        reads = {"choice": "each option of a row (competition.choices)", "sequence": "each row's text whole",
+                 "token": "each token of a text (a span task)"}
         raise CheckpointError(f"{folder}: this model scores {reads[saved]}, but the data it is given holds "
-                              f"{reads[multiple_choice]}; rerun pretrained, preprocess and the stages with one "
+                              f"{reads[head]}; rerun pretrained, preprocess and the stages with one "
                               f"competition description")
     try:
         model, info = auto_class(saved).from_pretrained(
@@ -230,7 +232,7 @@ def output_layer(model: nn.Module) -> nn.Linear | None:
     n_labels = getattr(getattr(model, "config", None), "num_labels", None)
     if n_labels is None:
         return None
-    n_labels = 1 if is_multiple_choice(model) else n_labels
+    n_labels = 1 if head_of(model) == "choice" else n_labels
     base = _base_model_name(model)
     head = [module for name, module in model.named_modules()
             if not (base and (name == base or name.startswith(base + ".")))]
@@ -249,7 +251,7 @@ def logits_in_fp32(model: nn.Module) -> nn.Module:
     layer = output_layer(model)
     if layer is None and hasattr(model, "config"):
         log.warning("%s: no Linear with %d outputs in its head; its logits stay in the autocast dtype",
-                    type(model).__name__, 1 if is_multiple_choice(model) else model.config.num_labels)
+                    type(model).__name__, 1 if head_of(model) == "choice" else model.config.num_labels)
     elif type(layer) is nn.Linear:
         layer.__class__ = Fp32Linear
     return model
@@ -276,7 +278,7 @@ def _trace_dependencies(model: nn.Module, lists: list[str], n_layers: int,
     device = traced[0].device
     vocab = vocabulary_size(model) or 64
     input_ids = (torch.arange(8, device=device) % max(1, min(vocab, 64) - 5) + min(5, vocab - 1))[None].repeat(2, 1)
-    if is_multiple_choice(model):  # (rows, options, length): two rows of one option
+    if head_of(model) == "choice":  # (rows, options, length): two rows of one option
         input_ids = input_ids[:, None]
     attention_mask = torch.ones_like(input_ids)
     # Every module of the last layer records its output; the last one recorded is where the layers end

@@ -1,14 +1,18 @@
 """What `from_pretrained` loads: the `model` setting resolved to a hub name or folder (`pkg:MODULE` too),
-whether its tokenizer needs a prefix space, and which Hugging Face class reads it: a sequence classifier
-(one output per class), or with `competition.choices` a multiple-choice model (one output per option,
-`fasthf.encoding.choices`), as a saved model's config.json names it."""
+whether its tokenizer needs a prefix space, and which Hugging Face class reads it, its head: `sequence`
+(a sequence classifier, one output per class), `choice` (with `competition.choices`, a multiple-choice
+model: one output per option, `fasthf.encoding.choices`) or `token` (a span task's token classifier: one
+output per tag and token, `fasthf.encoding.span_split`), as a saved model's config.json names it."""
 from __future__ import annotations
 
 import importlib
 import json
 from pathlib import Path
 
-MULTIPLE_CHOICE = "ForMultipleChoice"  # the ending of every Hugging Face multiple-choice class's name
+# each head: the Auto class that loads it, and the ending of every Hugging Face class of that head's name
+HEADS = {"sequence": ("AutoModelForSequenceClassification", "ForSequenceClassification"),
+         "choice": ("AutoModelForMultipleChoice", "ForMultipleChoice"),
+         "token": ("AutoModelForTokenClassification", "ForTokenClassification")}
 
 
 class ModelSourceError(ValueError):
@@ -38,26 +42,28 @@ def needs_prefix_space(tokenizer) -> bool:
             and "ByteLevel" in repr(backend.pre_tokenizer))
 
 
-def auto_class(multiple_choice: bool = False):
-    """`AutoModelForMultipleChoice` (one logit per (question, option) pair), else
-    `AutoModelForSequenceClassification` (one per class)."""
+def auto_class(head: str = "sequence"):
+    """The Auto class of `head` (`HEADS`)."""
     import transformers
 
-    if multiple_choice:
-        return transformers.AutoModelForMultipleChoice
-    return transformers.AutoModelForSequenceClassification
+    return getattr(transformers, HEADS[head][0])
 
 
-def is_multiple_choice(model) -> bool:
-    """The model scores each option of a row (`BertForMultipleChoice`, ...), its logits (rows, options)."""
-    return type(model).__name__.endswith(MULTIPLE_CHOICE)
+def head_of_class(name: str) -> str:
+    """The head a Hugging Face class name ends with (`BertForMultipleChoice`: `choice`); `sequence` otherwise."""
+    return next((head for head, (_, ending) in HEADS.items() if name.endswith(ending)), "sequence")
 
 
-def saved_as_multiple_choice(folder: str | Path) -> bool:
-    """The folder's model was saved as a multiple-choice model: its config.json's `architectures` say so."""
+def head_of(model) -> str:
+    """The head of a loaded model: `choice` scores each option (logits (rows, options)), `token` each token."""
+    return head_of_class(type(model).__name__)
+
+
+def saved_head(folder: str | Path) -> str:
+    """The head of the model saved in `folder`, as its config.json's `architectures` name it."""
     config = Path(folder) / "config.json"
     try:
         architectures = json.loads(config.read_text()).get("architectures") or []
     except (OSError, ValueError):  # no config, or not JSON: loading it says what is wrong
-        return False
-    return any(str(name).endswith(MULTIPLE_CHOICE) for name in architectures)
+        return "sequence"
+    return head_of_class(str(architectures[0])) if architectures else "sequence"

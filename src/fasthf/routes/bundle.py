@@ -90,9 +90,9 @@ class Predictor:
     @property
     def multiple_choice(self) -> bool:
         """Trained with competition.choices: each text comes with its options, one per class (`fasthf.encoding.choices`)."""
-        from fasthf.models.model_source import is_multiple_choice
+        from fasthf.models.model_source import head_of
 
-        return is_multiple_choice(self.model)
+        return head_of(self.model) == "choice"
 
     def probs(self, texts: list[str], options: list[list[str]] | None = None) -> torch.Tensor:
         """Row i for texts[i]; a multiple-choice bundle needs `options[i]`, text i's options in the classes' order."""

@@ -169,7 +169,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         started = time.time()
         split = splits[chain["member"]]
         model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
-                                max_token_id=split.max_token_id, multiple_choice=bool(competition.choices))
+                                max_token_id=split.max_token_id, head=competition.head)
         # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
         predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
                                                        precision or info["prediction"]["mixed_precision"],

@@ -21,7 +21,6 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import default_device, num_distrib, rank_distrib, set_seed
 
 from fasthf.config import check_freeze_to
-from fasthf.encoding.choices import ChoiceSplit
 from fasthf.encoding.loaders import TokenBatchDL
 from fasthf.encoding.shared import GroupedSplit
 from fasthf.encoding.tensors import TokenizedSplit
@@ -114,7 +113,7 @@ def stage_learner(stage: Stage, index: int, checkpoint: str | Path, data: FoldDa
     train, valid = data.load()
     model = with_head_for(train, load_checkpoint(checkpoint, n_labels=task.n_outputs,
                                                  max_token_id=max(train.max_token_id, valid.max_token_id),
-                                                 multiple_choice=isinstance(train, ChoiceSplit)),  # fasthf.encoding.choices
+                                                 head=train.head),
                           settings, checkpoint)
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, task, path=out_dir)
     # lr_find (index 0) runs in the first stage's freezing state
