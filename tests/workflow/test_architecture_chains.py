@@ -1,7 +1,10 @@
-"""The whole Snakemake chain for every architecture: one run whose members are tiny random models of
-each architecture, each loaded from a folder (their chains run side by side and blend, as an ensemble
-of several architectures does); then a run of one of them killed with SIGKILL mid-training, which must
-resume to the very same predictions as that architecture's chain."""
+"""The whole Snakemake chain for each way of tokenizing: one run whose members are tiny random models of
+four architectures (WordPiece; byte-level BPE with a prefix space; SentencePiece padded on the left;
+SentencePiece with relative positions), each loaded from a folder (their chains run side by side and
+blend, as an ensemble of several architectures does); then a run of one of them killed with SIGKILL
+mid-training, which must resume to the very same predictions as that architecture's chain. Every
+architecture of the suite trains, saves, loads and predicts a chain in the unit tests
+(tests/unit/test_shared_every_architecture.py, test_architectures*.py); here the rules are under test."""
 import json
 import os
 import signal
@@ -13,9 +16,9 @@ import pytest
 import yaml
 
 from helpers import ONE_CORE_JOBS, PATIENCE_S, TWO_STAGES, chain_paths, copy_workflow
-from tiny_models import ARCHITECTURES
 
 EVERY_ARCHITECTURE = "results/architectures"
+ARCHITECTURES = ["bert", "roberta", "xlnet", "deberta-v2"]  # one of each tokenizing and padding
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""An ensemble run on the fixture (config/demo-ensemble.yaml: 2 members x 2 folds), killed and rerun, as a user runs it."""
+"""An ensemble run on the fixture (config/demo-ensemble.yaml: 2 members x 2 folds), killed and rerun, as a user runs it,
+with a tiny random BERT for each member's MiniLM: the ensemble's plumbing is under test, not what MiniLM learns
+(RESULTS.md gives the demo's own figures)."""
 import json
 import os
 import signal
@@ -9,10 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from helpers import PATIENCE_S, copy_workflow
 
-COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo-ensemble.yaml"]
+COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo-ensemble.yaml", "tiny-members.yaml"]
 RESULTS = Path("results/demo-ensemble")
 MEMBERS = ["minilm-gradual", "minilm-top"]
 CHAINS = [RESULTS / member / "seed42" / f"fold{fold}" for member in MEMBERS for fold in (0, 1)]
@@ -33,13 +36,21 @@ def finished_stages(workdir):
     return finished
 
 
+def tiny_members(workdir, model) -> None:
+    """tiny-members.yaml: the demo's members and stages, each reading `model` (128 positions)."""
+    members = yaml.safe_load((workdir / "config" / "demo-ensemble.yaml").read_text())["members"]
+    (workdir / "tiny-members.yaml").write_text(yaml.safe_dump(
+        {"members": [{**member, "model": str(model)} for member in members], "max_length": 128}))
+
+
 @pytest.fixture(scope="module")
-def ensemble_run(tmp_path_factory):
+def ensemble_run(tmp_path_factory, tiny_model_folder):
     """Start the ensemble, kill every job hard once some stage has finished, rerun; (workdir, finished, rerun log).
 
     A stage whose files are all written but whose job Snakemake had not yet recorded as done when the
     kill came is rightly trained again (`rerun-incomplete`); only recorded ones must survive."""
     workdir = copy_workflow(tmp_path_factory.mktemp("ensemble"))
+    tiny_members(workdir, tiny_model_folder("bert"))
     run = subprocess.Popen(COMMAND, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     deadline = time.time() + PATIENCE_S

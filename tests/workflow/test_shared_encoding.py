@@ -1,4 +1,4 @@
-"""`encode: group` through the whole workflow on the committed fixture (MiniLM-L6, one stage of two epochs):
+"""`encode: group` through the whole workflow on the committed fixture (a tiny random BERT, one stage of two epochs):
 a run killed with SIGKILL mid-stage resumes, and its stage is what a fresh run of that stage gives; every
 phrase is answered in file order through held-out outputs, test outputs and submission; the bundle reads a
 single text as its own group; a competition without a group column is refused in one sentence."""
@@ -10,7 +10,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from helpers import MINILM, ONE_CORE_JOBS, chain_paths, copy_workflow, wait_for
+from helpers import ONE_CORE_JOBS, chain_paths, copy_workflow, wait_for
 
 SHARED = """\
 encode: group
@@ -24,8 +24,16 @@ COMMAND = ["snakemake", "--cores", "2", "--configfile", "config/demo.yaml", "con
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return copy_workflow(tmp_path_factory.mktemp("shared"), {"shared.yaml": SHARED, "one-core-jobs.yaml": ONE_CORE_JOBS})
+def workdir(tmp_path_factory, tiny_model_folder):
+    """The workflow with shared.yaml reading a tiny random BERT: the rules are under test, not what MiniLM learns."""
+    model = f"model: {tiny_model_folder('bert')}\n"
+    return copy_workflow(tmp_path_factory.mktemp("shared"),
+                         {"shared.yaml": SHARED + model, "one-core-jobs.yaml": ONE_CORE_JOBS})
+
+
+def model_of(workdir) -> str:
+    return next(line.split(": ", 1)[1] for line in (workdir / "config" / "shared.yaml").read_text().splitlines()
+                if line.startswith("model: "))
 
 
 def run(workdir, *extra):
@@ -39,7 +47,7 @@ def shared_run(workdir):
     """The run killed (SIGKILL) while its stage trains, then run again to the end; then that stage alone run
     afresh. (results, chain, the rerun's output, the resumed stage's files as bytes)."""
     results = workdir / "results" / "shared"
-    _, chain, logs = chain_paths(results, MINILM)
+    _, chain, logs = chain_paths(results, model_of(workdir))
     process = subprocess.Popen(COMMAND, cwd=workdir, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     wait_for(logs / "stage_1.log", process, text="epoch 1/2  batch")  # the stage is training
