@@ -1,7 +1,22 @@
 """Fixtures shared by the unit and the workflow tests (their helpers are in helpers.py)."""
+from pathlib import Path
+
 import pytest
 
 from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
+
+
+# Files whose tests share a session fixture (the presets' killed and resumed runs) go to one worker together.
+SAME_WORKER = {"test_code_competition.py": "test_presets.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """pytest-xdist (`-n 2 --dist loadgroup`, pyproject.toml) runs each test file whole on one worker, so a module's
+    fixtures (a workflow run) are made once; the workflow runs, the long ones, are handed out first."""
+    items.sort(key=lambda item: "workflow" not in Path(item.fspath).parts)  # stable: file order kept within
+    for item in items:
+        name = Path(item.fspath).name
+        item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(name, name)))
 
 
 @pytest.fixture(scope="session")
