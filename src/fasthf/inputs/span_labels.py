@@ -62,7 +62,7 @@ def is_missing(cell) -> bool:
 
 
 def _text(value) -> str:  # a cell as text, "" where missing (None, NaN; fasthf's readers give "" already)
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def _short(value, limit: int = 60) -> str:
