@@ -10,6 +10,7 @@ from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
 SAME_WORKER = {"test_code_competition.py": "test_presets.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """pytest-xdist (`-n 2 --dist loadgroup`, pyproject.toml) runs each test file whole on one worker, so a module's
     fixtures (a workflow run) are made once; the workflow runs, the long ones, are handed out first."""
