@@ -45,19 +45,16 @@ def span_split(texts: Sequence[str], tokenizer, max_length: int, types: Sequence
     want_types = "token_type_ids" in tokenizer.model_input_names
     windows = encode_windows(tokenizer, list(texts), max_length, stride, None if pairs is None else list(pairs),
                              token_types=want_types, offsets=True)
-    tags, ranges, n_spans = [], [], 0
+    kept = None if spans is None else [trimmed(text, row_spans) for text, row_spans in zip(texts, spans)]
+    tags, ranges = [], []
     for w, row in enumerate(windows["sample"]):
         text = texts[row]
         in_text = [s == 0 for s in windows["sequence_ids"][w]]
         window_ranges = token_ranges(text, windows["offset_mapping"][w], in_text)
         ranges.append(window_ranges)
-        if spans is None:
-            tags.append(np.full(len(window_ranges), IGNORE, dtype=np.int64))
-        else:
-            kept = trimmed(text, spans[row])
-            tags.append(token_tags(kept, window_ranges, types))
-    if spans is not None:
-        n_spans = sum(len(trimmed(text, row_spans)) for text, row_spans in zip(texts, spans))
+        tags.append(np.full(len(window_ranges), IGNORE, dtype=np.int64) if kept is None
+                    else token_tags(kept[row], window_ranges, types))
+    n_spans = 0 if kept is None else sum(map(len, kept))
     lengths = np.fromiter((len(ids) for ids in windows["input_ids"]), dtype=np.int64, count=len(windows["input_ids"]))
     rows = torch.as_tensor(np.asarray(windows["sample"], dtype=np.int64))
     split = TokenizedSplit(
