@@ -1,4 +1,5 @@
 """Fixtures shared by the unit and the workflow tests (their helpers are in helpers.py)."""
+import os
 from pathlib import Path
 
 import pytest
@@ -8,13 +9,39 @@ from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
 
 # Files whose tests share a session fixture (the presets' killed and resumed runs) go to one worker together.
 SAME_WORKER = {"test_code_competition.py": "test_presets.py"}
+# The workflow files whose runs take longest, longest first (measured on 2 cores, tests/README): xdist hands a
+# worker the next file when it is free, so the long ones start first and the short ones fill the ends.
+LONGEST_FIRST = ["test_pipeline.py", "test_benchmark_presets.py", "test_presets.py", "test_architecture_chains.py",
+                 "test_slurm.py", "test_readme_commands.py", "test_ensemble_run.py", "test_refit.py",
+                 "test_shared_encoding.py"]
+
+
+def pytest_configure(config):
+    """Each pytest-xdist worker on cores of its own (gw0 the first of every n, gw1 the second, ...), which the
+    runs it starts inherit: their torch then takes one thread a core (fasthf.threads) instead of every worker's
+    jobs taking all cores at once, which made the suite's runs about three times slower on 2 cores (the demo's
+    run 397 s alone, 1,167 s beside another worker's)."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker and count > 1 and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) >= count:
+            os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % count::count])
+
+
+def _run_order(item) -> tuple:
+    """Workflow files first, the longest of them first; then every other file in collection order."""
+    name = Path(item.fspath).name
+    name = SAME_WORKER.get(name, name)
+    if "workflow" not in Path(item.fspath).parts:
+        return (2, 0)
+    return (0, LONGEST_FIRST.index(name)) if name in LONGEST_FIRST else (1, 0)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """pytest-xdist (`-n 2 --dist loadgroup`, pyproject.toml) runs each test file whole on one worker, so a module's
     fixtures (a workflow run) are made once; the workflow runs, the long ones, are handed out first."""
-    items.sort(key=lambda item: "workflow" not in Path(item.fspath).parts)  # stable: file order kept within
+    items.sort(key=_run_order)  # stable: the order of tests within a file is kept
     for item in items:
         name = Path(item.fspath).name
         item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(name, name)))
