@@ -7,7 +7,7 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import write_json
 from fasthf.logs import job_log
 from fasthf.models.architectures import load_checkpoint
-from fasthf.outputs.prediction import predict_probs, row_predictions
+from fasthf.outputs.prediction import outputs_table, predict_probs
 from fasthf.threads import set_threads
 
 with job_log(snakemake.log[0]):
@@ -19,8 +19,8 @@ with job_log(snakemake.log[0]):
     started = time.time()
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)
-    predictions = row_predictions(test, outputs)  # one row per test row: a long text's windows pooled
+    predictions = outputs_table(test, outputs)  # a row per test row (its windows pooled), or per token (spans)
     predictions.write(snakemake.output.test)
-    timing = {"test": {"rows": len(predictions.rows), "seconds": round(time.time() - started, 2)}}
+    timing = {"test": {"rows": len(set(predictions.rows.tolist())), "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)
-    print(f"test: {len(predictions.rows)} rows in {timing['test']['seconds']} s")
+    print(f"test: {timing['test']['rows']} rows in {timing['test']['seconds']} s")

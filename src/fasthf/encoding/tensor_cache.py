@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from safetensors.torch import load_file
 
 from fasthf.encoding.choices import ChoiceSplit, check_choice_encoding, tokenize_choices
 from fasthf.encoding.duels import swap_permutation, swapped_frame, swapped_labels, with_swapped
+from fasthf.encoding.span_split import span_split
 from fasthf.encoding.shared import GroupedSplit, SharedEncodingError, check_shared_encoding, tokenize_groups
 from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split, usable_max_length
 from fasthf.encoding.windows import window_counts
@@ -33,11 +35,18 @@ def load_split(path: str | Path):
 
 
 def encode_rows(frame, competition, tokenizer, max_length: int, labels=None, window_stride: int | None = None,
-                swap: tuple[int, ...] | None = None) -> tuple[TokenizedSplit, int, dict]:
+                swap: tuple[int, ...] | None = None, types: Sequence[str] = ("",)) -> tuple[TokenizedSplit, int, dict]:
     """One file's rows as the model reads them: each row's text (and pair), a long one in windows
     (`window_stride`), and with `swap` (a duel's output permutation, `fasthf.encoding.duels`) each row read swapped
     too. Returns the split, how many texts were truncated, and the counts of windows and swapped readings.
-    A multiple-choice row (`competition.choices`) is each of its options read beside its text (`fasthf.encoding.choices`)."""
+    A multiple-choice row (`competition.choices`) is each of its options read beside its text (`fasthf.encoding.choices`).
+    A span task's row is its text, in windows where long, a tag per token (`fasthf.encoding.span_split`; `labels`
+    there: each row's (text, spans), `types` the span types): nothing is truncated."""
+    if competition.is_spans:
+        spans = None if labels is None else [row_spans for _, row_spans in labels]
+        split, counts = span_split(frame[competition.text[0]].astype(str).tolist(), tokenizer, max_length, types,
+                                   spans, competition.pairs(frame), window_stride)
+        return split, 0, counts
     if competition.choices:
         options = [frame[column].tolist() for column in competition.choices]
         split, counts = tokenize_choices(competition.joined_texts(frame), options, tokenizer, max_length, labels)
@@ -95,7 +104,7 @@ def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, ou
             n_truncated = counts["past_max_length"]
         else:
             split, n_truncated, counts = encode_rows(frame, competition, tokenizer, max_length, labels, window_stride,
-                                                     swap)
+                                                     swap, getattr(task, "types", ("",)))
         split.save(out_dir / f"{name}.safetensors")
         lengths = split.lengths.float()
         summary["splits"][name] = {
@@ -104,7 +113,7 @@ def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, ou
         }
         if competition.group and competition.group in frame:
             summary["splits"][name]["groups"] = int(frame[competition.group].nunique())
-        if labels is not None and labels.ndim == 1:
+        if labels is not None and labels.ndim == 1 and labels.dtype != object:  # class indices
             counts = np.bincount(labels, minlength=task.n_outputs)
             summary["splits"][name]["label_counts"] = dict(zip(task.output_names, map(int, counts)))
     return summary

@@ -13,7 +13,7 @@
       target: [target]                  # one column, or several (multilabel, multi-output regression)
       group: null                       # folds keep a group's rows together
       add_prefix_space: false           # true: each text is a piece of a longer one (byte-level BPE)
-      task: auto                        # auto | binary | multiclass | multilabel | regression | soft | tags
+      task: auto                        # auto | binary | multiclass | multilabel | regression | soft | tags | spans
       tag_separator: " "                # tags: the labels of a row, in one cell
       metric: f1                        # null: the task's default
       submission: auto                  # auto | labels | probabilities | ranked (the top_k labels, best first)
@@ -22,6 +22,7 @@
       tsv_quoted: false                 # true: .tsv files quote as pandas' to_csv(sep="\t") does
       json_cells: null                  # {column: null | [field, ...]}: cells holding JSON, read as text
       joins: []                         # [{file: notes, on: id, columns: [note]}]: see fasthf.inputs.joins
+      spans: null                       # task spans: {form, unit, one, answer, threshold}, see fasthf.tasks.spans
 
 Files are read by their suffix (.csv, .tsv, .json, .jsonl, .parquet: fasthf.inputs.readers).
 
@@ -46,6 +47,7 @@ from fasthf.inputs.task_inference import fit_task, infer_task
 from fasthf.io import read_json, write_json
 from fasthf.outputs.metrics import Metric
 from fasthf.tasks import TASKS, Task, task_from
+from fasthf.tasks.spans import SpanSettings, check_span_description
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class Competition:
     tsv_quoted: bool = False  # .tsv files quoted as pandas' to_csv(sep="\t") writes them (Kaggle's never quote)
     json_cells: dict | None = None  # column -> None or [field, ...]: its cells hold JSON, read as text (readers)
     joins: tuple[dict, ...] = ()  # {file, on, columns}: columns of another file brought into train and test (joins)
+    spans: dict | None = None  # task spans: how the target columns give each text's spans (fasthf.tasks.spans)
 
     @classmethod
     def from_config(cls, value: str | dict, presets: str | Path = "config/competitions") -> "Competition":
@@ -129,6 +132,8 @@ class Competition:
         if self.choices:
             self._check_choices()
         texts = [*self.text, *([self.text_pair] if self.text_pair else [])]
+        if self.is_spans:
+            check_span_description(self.task, self.text, self.choices, self.spans)
         if self.duel is not None and not set(self.duel["swap"]) <= set(texts):
             raise ValueError(f"competition.duel.swap: {self.duel['swap']} must be two of the text columns {texts}")
 
@@ -145,10 +150,14 @@ class Competition:
             raise ValueError(f"competition.choices: {list(self.choices)} {problem}")
 
     @property
+    def is_spans(self) -> bool:
+        return self.task == "spans" or self.spans is not None
+
+    @property
     def head(self) -> str:
         """The model head that reads a row (`fasthf.models.model_source.HEADS`): one output per option where the
-        rows have choices, else per class or target."""
-        return "choice" if self.choices else "sequence"
+        rows have choices, one per token for spans, else per class or target."""
+        return "choice" if self.choices else "token" if self.is_spans else "sequence"
 
     # -- the files ----------------------------------------------------------------------------------
     @property
@@ -277,13 +286,16 @@ class Competition:
         if self.choices:
             kind = "binary" if len(self.choices) == 2 else "multiclass"
             why = f"task {kind}, because competition.choices names {len(self.choices)} options, the target one of them"
+        elif self.is_spans:
+            kind, why = "spans", f"task spans, because competition.spans describes them"
         elif self.task == "auto":
             kind, why = infer_task(train, list(self.target), self.labels, answers, self.metric)
             why = f"task auto: {kind}, because {why}"
         else:
             kind, why = self.task, f"task {self.task}, as the config says"
         try:
-            task = fit_task(kind, train, list(self.target), labels, self.tag_separator)
+            task = fit_task(kind, train, list(self.target), labels, self.tag_separator,
+                            text=self.text[0], spans=SpanSettings.of(self.spans) if self.is_spans else None)
         except TargetError as error:
             raise DataError(f"{path}: {error}") from None
         task.metric(self.metric)  # a metric the task cannot be scored by stops here

@@ -22,8 +22,7 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,9 +32,9 @@ from fasthf.inputs.data import DataError, place_of
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, order=True)
-class Span:
-    """Characters `[start, end)` of the original text, of type `type` ("" where spans have no type)."""
+class Span(NamedTuple):
+    """Characters `[start, end)` of the original text, of type `type` ("" where spans have no type); a tuple, so
+    the metrics (fasthf.outputs.span_metrics) read it as they read `(start, end[, type])`."""
     start: int
     end: int
     type: str = ""

@@ -7,7 +7,7 @@ import pandas as pd
 
 from fasthf.inputs.targets import TargetError
 from fasthf.outputs.metrics import METRICS
-from fasthf.tasks import TASKS, Classification, Tags, Task
+from fasthf.tasks import TASKS, Classification, Spans, Tags, Task
 
 
 def infer_task(frame: pd.DataFrame, targets: list[str], labels: dict | None = None,
@@ -49,10 +49,13 @@ def infer_task(frame: pd.DataFrame, targets: list[str], labels: dict | None = No
 
 
 def fit_task(kind: str, frame: pd.DataFrame, targets: list[str], labels: dict | None = None,
-             tag_separator: str = " ") -> Task:
+             tag_separator: str = " ", text: str = "text", spans=None) -> Task:
     """The task of `kind`, with its classes read from the training file unless `labels` names them (the
-    columns themselves for one-hot targets, the tags found for a tags task)."""
+    columns themselves for one-hot targets, the tags found for a tags task); a span task reads its spans
+    from the `text` column as `spans` (`fasthf.tasks.spans.SpanSettings`) says."""
     cls = TASKS[kind]
+    if cls is Spans:
+        return Spans(targets, text=text, settings=spans)
     if cls is Tags:
         if len(targets) != 1:
             raise ValueError(f"competition.target: a tags task reads one column of tags, not {targets}")

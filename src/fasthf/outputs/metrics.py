@@ -34,6 +34,10 @@ The competition metrics below are checked against the graders of MLE-bench (`gra
   MLE-Dojo does: an AUC that is undefined (no rows, or one class only) is left out of its power mean,
   which is the mean over the AUCs that are defined; a power mean with none, or an undefined overall
   AUC, adds 0. (MLE-bench raises on an undefined AUC, and divides by its nine identity columns.)
+
+Span tasks (fasthf.tasks.spans) are scored on the spans decoded per row: jaccard (extraction from short posts,
+chaii: mean word Jaccard of the spans' text) and character_f1 (NBME: micro F1 over character positions), as
+fasthf.outputs.span_metrics states and checks them.
 """
 from __future__ import annotations
 
@@ -42,13 +46,15 @@ from typing import Callable
 
 import numpy as np
 
+from fasthf.outputs.span_metrics import spans_character_f1, spans_jaccard
+
 
 @dataclass(frozen=True)
 class Metric:
     name: str
     score: Callable[[np.ndarray, np.ndarray], float]  # (targets as encoded, outputs) -> score
     greater_is_better: bool
-    uses: str  # "labels", "scores" or "ranked" (the top k labels, best first): what the submission holds
+    uses: str  # "labels", "scores", "ranked" (the top k labels, best first) or "spans": what the submission holds
     tasks: tuple[str, ...]
 
     def better(self, a: float, b: float) -> bool:
@@ -229,6 +235,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("tags_f1", tags_f1, True, "labels", ("tags",)),
     Metric("tags_micro_f1", tags_micro_f1, True, "labels", ("tags",)),
     Metric("bias_auc", bias_auc, True, "scores", ("soft",)),
+    # span tasks: y per row (text, spans), the outputs per row the spans decoded (fasthf.tasks.spans)
+    Metric("jaccard", spans_jaccard, True, "spans", ("spans",)),
+    Metric("character_f1", spans_character_f1, True, "spans", ("spans",)),
 )}
 
 # The losses a blend's weights minimise (`Task.surrogate`): proper scoring rules of the outputs, smooth where

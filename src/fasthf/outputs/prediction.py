@@ -10,6 +10,7 @@ from fasthf.encoding.windows import pool_windows
 from fasthf.models.architectures import batch_logits, logits_in_fp32
 from fasthf.models.precision import choose_precision
 from fasthf.outputs.table import Predictions
+from fasthf.outputs.token_table import TokenOutputs
 
 
 def softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -17,9 +18,10 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
 
 
 def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int = 256,
-                  device=None, precision: str = "auto", activation=softmax) -> torch.Tensor:
+                  device=None, precision: str = "auto", activation=softmax) -> torch.Tensor | list[torch.Tensor]:
     """`activation(logits)` for every text of `split`, row i for text i: a task's probabilities or values.
-    Where texts were read in windows, row i is window i (`row_predictions` pools them per row).
+    Where texts were read in windows, row i is window i (`row_predictions` pools them per row). A token
+    classifier's (a span task's) are a list: sequence i's (tokens, outputs) (`fasthf.outputs.token_table`).
 
     Texts (or, for a `GroupedSplit`, units) are batched longest first so each batch is padded to about its
     own length; each batch's outputs are written back at its rows' positions, which restores the order.
@@ -33,10 +35,16 @@ def predict_probs(model: torch.nn.Module, split: TokenizedSplit, batch_size: int
         order = split.longest_first()
         for start in range(0, len(split), batch_size):
             items = order[start:start + batch_size]
-            logits = batch_logits(model, [t.to(device) for t in split.collate(items)[:split.n_inputs]])
+            inputs = split.collate(items)[:split.n_inputs]
+            activated = activation(batch_logits(model, [t.to(device) for t in inputs])).float().cpu()
+            if activated.ndim == 3:  # per token (a span task): each sequence's own tokens, padding left out
+                out = [None] * len(split.rows) if out is None else out
+                for position, seq, keep in zip(split.positions(items).tolist(), activated, inputs[1].bool()):
+                    out[position] = seq[keep]
+                continue
             if out is None:
-                out = torch.empty(len(split.rows), logits.shape[-1])
-            out[split.positions(items)] = activation(logits).float().cpu()
+                out = torch.empty(len(split.rows), activated.shape[-1])
+            out[split.positions(items)] = activated
     return out if out is not None else torch.empty(0, 0)
 
 
@@ -59,3 +67,11 @@ def row_predictions(split: TokenizedSplit, outputs: torch.Tensor) -> Predictions
     in several windows (`fasthf.encoding.windows`) gets the mean of its windows' activated outputs; any other row its
     own outputs, unchanged."""
     return Predictions(*pool_windows(split.rows, unswapped(split, outputs)))
+
+
+def outputs_table(split, outputs) -> Predictions | TokenOutputs:
+    """What a job hands on of `outputs` (as `predict_probs` or a stage's validation pass gives them): one row of
+    outputs per row (`row_predictions`), or for a token classifier every text token's (`TokenOutputs`)."""
+    if split.head == "token":
+        return TokenOutputs.of_split(split, [o.numpy() for o in outputs])
+    return row_predictions(split, outputs)

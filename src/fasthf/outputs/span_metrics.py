@@ -112,6 +112,22 @@ def character_micro_f1(truths: Sequence, predictions: Sequence) -> float:
     return 2 * tp / (2 * tp + fn + fp) if tp + fn + fp else 1.0
 
 
+def _span_text(text: str, spans: Iterable[Span]) -> str:
+    return " ".join(text[span[0]:span[1]] for span in spans)
+
+
+def spans_jaccard(truth: Sequence[tuple[str, Sequence[Span]]], predicted: Sequence[Sequence[Span]]) -> float:
+    """mean_word_jaccard of each row's spans as text: `truth` per row (its text, its spans) as a span task
+    encodes it, `predicted` per row the decoded spans of that text."""
+    return mean_word_jaccard([_span_text(text, spans) for text, spans in truth],
+                             [_span_text(text, spans) for (text, _), spans in zip(truth, predicted)])
+
+
+def spans_character_f1(truth: Sequence[tuple[str, Sequence[Span]]], predicted: Sequence[Sequence[Span]]) -> float:
+    """character_micro_f1 of each row's true spans (`truth`: (text, spans)) against its `predicted` ones."""
+    return character_micro_f1([spans for _, spans in truth], list(predicted))
+
+
 # -- PII: micro F-beta over (document, token, label) rows -------------------------------------------------------
 def entity_type(label: str) -> str:
     return label[2:] if label[:2] in ("B-", "I-") else label

@@ -15,6 +15,9 @@ with its class, and the class to `TASKS`.
                          sigmoid; the first target answers, further ones are auxiliary (jigsaw's identities)
     tags                 Tags: a set of labels in one delimited cell; BCE with logits per label; sigmoid;
                          answered as the labels joined by the separator
+    spans                Spans: where in a text the answer is; a tag per token (O, B, I); cross entropy over the
+                         text's tokens; softmax per token; decoded per word or character; answered as the
+                         span's text or its character locations
 
 Binary and multiclass also read one-hot target columns (one 1 per row) as one label.
 """
@@ -25,10 +28,11 @@ from fasthf.tasks.classification import Binary, Classification
 from fasthf.tasks.multilabel import MultiLabel
 from fasthf.tasks.regression import Regression
 from fasthf.tasks.soft import SoftLabels
+from fasthf.tasks.spans import Spans
 from fasthf.tasks.tags import Tags
 
 TASKS: dict[str, type[Task]] = {cls.kind: cls for cls in (Binary, Classification, MultiLabel, Regression, SoftLabels,
-                                                          Tags)}
+                                                          Tags, Spans)}
 
 
 def task_from(described: dict) -> Task:
@@ -36,5 +40,5 @@ def task_from(described: dict) -> Task:
     return TASKS[described["kind"]].from_description(described)
 
 
-__all__ = ["TASKS", "Binary", "Classification", "MultiLabel", "Regression", "SoftLabels", "Tags", "Task",
+__all__ = ["TASKS", "Binary", "Classification", "MultiLabel", "Regression", "SoftLabels", "Spans", "Tags", "Task",
            "task_from"]

@@ -101,6 +101,8 @@ class ValidOutputs(Callback):
 
     A chain's last stage validates on the rows its fold holds out after its last epoch, with the weights
     it saves: those outputs are the chain's held-out predictions, so nothing predicts those rows again.
+    A token classifier's (a span task's) are per token: each sequence's own tokens (its attention mask's),
+    a list of (tokens, outputs) arrays in the split's order.
     """
 
     def __init__(self, activation):
@@ -113,10 +115,22 @@ class ValidOutputs(Callback):
         self.batches, self.batch_order = [], loader.dataset.positions(list(loader.get_idxs()))
 
     def after_batch(self):
-        if not self.training:
-            self.batches.append(self.activation(self.pred.detach()).float().cpu())
+        if self.training:
+            return
+        outputs = self.activation(self.pred.detach()).float().cpu()
+        if outputs.ndim == 3:  # per token: each sequence's tokens, its padding left out
+            mask = self.xb[1].bool().cpu()
+            self.batches.append([seq[keep] for seq, keep in zip(outputs, mask)])
+        else:
+            self.batches.append(outputs)
 
-    def outputs(self) -> torch.Tensor:
+    def outputs(self) -> torch.Tensor | list[torch.Tensor]:
+        if self.batches and isinstance(self.batches[0], list):
+            kept = [seq for batch in self.batches for seq in batch]
+            out = [None] * len(kept)
+            for position, seq in zip(self.batch_order.tolist(), kept):
+                out[position] = seq
+            return out
         kept = torch.cat(self.batches)
         out = torch.empty_like(kept)
         out[self.batch_order] = kept

@@ -1,6 +1,7 @@
 """What a training stage leaves behind, written by one function: its checkpoint, `metrics.json`,
 `history.csv` (per epoch), `groups.csv` (which layer groups trained), `valid_outputs.csv` (the last
-validation pass's outputs: a chain's last stage's are its held-out predictions) and `loss.png`."""
+validation pass's outputs: a chain's last stage's are its held-out predictions; a span task's per token,
+`fasthf.outputs.token_table`) and `loss.png`."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +13,7 @@ from fastai.learner import Learner
 
 from fasthf.io import atomic_dir, save_figure, write_csv, write_json
 from fasthf.models.architectures import count_parameters
-from fasthf.outputs.prediction import row_predictions
+from fasthf.outputs.prediction import outputs_table
 from fasthf.tasks import Task
 from fasthf.training.callbacks import LogProgress, clock
 from fasthf.training.evaluation import plot_losses
@@ -74,14 +75,14 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
         "ema_decay": settings.ema_decay,
         "seconds": round(seconds, 2),
         "train_rows_per_second": round(train_rows * stage.epochs / max(seconds, 1e-9), 1),
-        "collapsed": task.collapsed(valid.labels.numpy(), outputs.numpy()),
+        "collapsed": None if valid.labels is None else task.collapsed(valid.labels.numpy(), outputs.numpy()),
     }
     if metrics["collapsed"]:
         log.warning("%s: the model collapsed to one answer: %s. A peak rate of %s is likely too high for "
                     "the layers this stage trains; give a lower lr_max", label, metrics["collapsed"], metrics["lr"])
     with atomic_dir(out_dir / "model") as tmp:
         learn.model.model.save_pretrained(tmp)
-    row_predictions(valid, outputs).write(out_dir / "valid_outputs.csv")  # a row's windows pooled
+    outputs_table(valid, outputs).write(out_dir / "valid_outputs.csv")  # a row's windows pooled, or per token
     write_csv(out_dir / "history.csv", history)
     write_csv(out_dir / "groups.csv", pd.DataFrame(groups))
     write_json(out_dir / "metrics.json", metrics)
