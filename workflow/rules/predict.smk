@@ -29,6 +29,7 @@ rule ensemble:
         test=each_chain(rules.predict.output.test, PREDICTING),
         timing=each_chain(rules.predict.output.timing, PREDICTING),
         train=rules.download.output.train,
+        test_file=rules.download.output.test,  # a span task's texts, to read its outputs per unit
         folds=rules.folds.output.folds,
         competition=rules.download.output.competition,
     output:

@@ -7,17 +7,20 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import read_json, save_figure, write_csv, write_json
 from fasthf.logs import job_log
 from fasthf.outputs.ensemble import Member, evaluate_ensemble, final_row
+from fasthf.outputs.span_ensemble import span_ensemble_files
 from fasthf.outputs.table import Predictions, mean, out_of_fold
+from fasthf.outputs.token_table import TokenOutputs
 from fasthf.training.evaluation import plot_scores
 
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     metric = competition.metric_of(task)
+    table_of = TokenOutputs if task.per_token else Predictions  # what the chains wrote
     held_out, test, seconds, models = defaultdict(list), defaultdict(list), defaultdict(float), {}
     for chain, held_out_csv in zip(snakemake.params.chains, snakemake.input.held_out):
         models[chain["member"]] = chain["model"]
-        held_out[chain["member"], chain["seed"]].append(Predictions.read(held_out_csv))
+        held_out[chain["member"], chain["seed"]].append(table_of.read(held_out_csv))
     # A chain's time: its training (its held-out rows predicted by its last stage's validation pass) and,
     # for the chains that predict the test rows, that prediction.
     for chain, stages_csv in zip(snakemake.params.trained, snakemake.input.stages):
@@ -25,8 +28,12 @@ with job_log(snakemake.log[0]):
     # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
     # the out-of-fold figure and the weights, and predict no test rows.
     for chain, test_csv, timing_json in zip(snakemake.params.predicting, snakemake.input.test, snakemake.input.timing):
-        test[chain["member"], chain["seed"]].append(Predictions.read(test_csv))
+        test[chain["member"], chain["seed"]].append(table_of.read(test_csv))
         seconds[chain["member"], chain["seed"]] += read_json(timing_json)["test"]["seconds"]
+    if task.per_token:  # a span task: blended per unit, decoded, scored (fasthf.outputs.span_ensemble)
+        span_ensemble_files(snakemake.output, snakemake.input.train, snakemake.input.test_file,
+                            pd.read_csv(snakemake.input.folds), competition, task, metric, models, held_out, test, seconds)
+        raise SystemExit(0)
     members = [Member(name, model,
                       oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
                       test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},

@@ -1,4 +1,6 @@
 """Snakemake entry point: final test outputs, with test texts found verbatim in the training file taking what it says."""
+import shutil
+
 import pandas as pd
 
 from fasthf.inputs.competition import Competition
@@ -9,6 +11,12 @@ from fasthf.outputs.table import Predictions, read_in_file_order
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
+    if task.per_token:  # a span task's outputs per unit go on as they are: memory of spans is still to come
+        shutil.copyfile(snakemake.input.outputs, snakemake.output.predictions)
+        write_csv(snakemake.output.counts, pd.DataFrame([{"enabled": False, "test_texts": None, "set_from_memory": 0,
+                                                          "changed_answer": 0}]))
+        print("memory: not applied to a span task; every answer is the model's")
+        raise SystemExit(0)
     train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
     model = read_in_file_order(snakemake.input.outputs, len(test))
     outputs, from_memory, counts = apply_memory(competition.memory_keys(test), model, competition.memory_keys(train),

@@ -105,6 +105,7 @@ class Spans(Task):
     default_metric = "jaccard"
     surrogate = "log_loss"
     reads_spans = False  # one text per row, read in windows where long: not shared encodings
+    per_token = True
 
     def __init__(self, targets, classes=None, label_names=None, text: str = "text",
                  settings: SpanSettings | None = None):

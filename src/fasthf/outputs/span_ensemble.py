@@ -1,0 +1,172 @@
+"""A span task's ensemble: each chain's outputs per token made outputs per unit, the members blended per unit,
+decoded into spans, and scored out of fold by the competition's metric.
+
+A (member, seed)'s out-of-fold table is its folds' held-out tables together (each row held out once); its test
+table is its folds' test tables together, so a character's outputs are the mean over the folds' tokens that
+read it (the folds share a tokenizer). Per unit (a word, or a character: `fasthf.tasks.spans.SpanSettings.unit`)
+a member's outputs are the mean over the unit's characters; the members are blended per unit with equal
+weights, whatever tokenizers they read the text with (fitted weights and thresholds are still to come). The
+unit tables hand on the same form as the token tables (`row,start,end,out_k`, a line per unit), which
+`answers` decodes into the submission's answers.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fasthf.outputs.metrics import Metric
+from fasthf.outputs.token_table import TokenOutputs
+from fasthf.tasks.spans import Spans
+
+
+@dataclass
+class SpanMember:
+    """One member's tables per seed: the folds' held-out tables and their test tables."""
+    name: str
+    model: str
+    oof: dict[int, list[TokenOutputs]]
+    test: dict[int, list[TokenOutputs]]
+    seconds: dict[int, float]
+
+
+def together(tables: Sequence[TokenOutputs]) -> TokenOutputs:
+    return TokenOutputs(np.concatenate([t.rows for t in tables]), np.concatenate([t.ranges for t in tables]),
+                        np.concatenate([t.outputs for t in tables]))
+
+
+def unit_table(task: Spans, texts: Sequence[str], tables: Sequence[TokenOutputs]) -> TokenOutputs:
+    """A line per unit of every row the tables read: its outputs, the mean over its characters of the mean
+    over every token (of every table) that read each."""
+    rows, ranges, outputs = [], [], []
+    for row, windows in together(tables).by_row().items():
+        units, probs = task.unit_probs(texts[row], [windows])
+        rows.append(np.full(len(units), row)), ranges.append(units), outputs.append(probs)
+    if not rows:
+        return TokenOutputs(np.zeros(0), np.zeros((0, 2)), np.zeros((0, task.n_outputs)))
+    return TokenOutputs(np.concatenate(rows), np.concatenate(ranges), np.concatenate(outputs))
+
+
+def blend_units(tables: Sequence[TokenOutputs]) -> TokenOutputs:
+    """The mean of unit tables of the same rows and units (a unit without outputs in one table takes the others')."""
+    first = tables[0]
+    for table in tables[1:]:
+        if not (np.array_equal(table.rows, first.rows) and np.array_equal(table.ranges, first.ranges)):
+            raise ValueError("unit tables of different rows or units cannot be blended")
+    with warnings.catch_warnings():  # a unit no table has outputs for stays NaN (whitespace characters)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(np.stack([t.outputs for t in tables]), axis=0)
+    return TokenOutputs(first.rows, first.ranges, mean)
+
+
+def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs, rows: Sequence[int]) -> list[list]:
+    """Each of `rows`' spans, decoded from its units (a row the table lacks has none)."""
+    by_row = units.by_row()
+    return [task.decode_text(texts[row], by_row[row][1], by_row[row][0]) if row in by_row else [] for row in rows]
+
+
+def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarray:
+    """Each text's answer in the submission's form, decoded from the unit table, in the texts' order."""
+    spans = decoded(task, texts, units, range(len(texts)))
+    return np.array([task.answer(text, found) for text, found in zip(texts, spans)], dtype=object)
+
+
+def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: Spans, metric: Metric,
+                           train_texts: Sequence[str], test_texts: Sequence[str], train_rows: np.ndarray) -> dict:
+    """Every seed, member and the blend scored out of fold on `train_rows` (the rows the folds hold out: a text
+    without a token, an empty one, is scored too, with no span); the blend's out-of-fold and test unit tables."""
+    rows, member_oof, member_test = [], [], []
+    score = lambda units: {"rows": int(len(train_rows)),  # noqa: E731
+                           metric.name: metric.score(truth[train_rows], decoded(task, train_texts, units, train_rows))}
+    for member in members:
+        describe = {"member": member.name, "model": member.model}
+        seed_oof = {seed: unit_table(task, train_texts, tables) for seed, tables in member.oof.items()}
+        for seed, units in seed_oof.items():
+            rows.append({"name": f"{member.name} seed {seed}", "kind": "seed", **describe, "seed": seed,
+                         **score(units), "seconds": member.seconds[seed]})
+        member_oof.append(blend_units(list(seed_oof.values())))
+        member_test.append(blend_units([unit_table(task, test_texts, tables) for tables in member.test.values()]))
+        if len(seed_oof) > 1:
+            rows.append({"name": f"{member.name} ({len(seed_oof)} seeds)", "kind": "member", **describe,
+                         **score(member_oof[-1]), "seconds": sum(member.seconds.values())})
+        else:
+            rows[-1]["kind"] = "member"
+    oof, test = blend_units(member_oof), blend_units(member_test)
+    rows.append({"name": "ensemble", "kind": "ensemble", **score(oof),
+                 "seconds": sum(sum(m.seconds.values()) for m in members)})
+    weights = {m.name: 1 / len(members) for m in members}
+    table = pd.DataFrame(rows)
+    table["weight"] = np.where(table.kind == "member", table.member.map(weights),
+                               np.where(table.kind == "ensemble", 1.0, np.nan))
+    table["seconds"] = table.seconds.round(1)
+    table["seed"] = table.seed.astype("Int64")
+    return {"table": table, "weights": weights, "decision": None, "oof": oof, "test": test, "train_rows": train_rows}
+
+
+def per_row_scores(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
+                   rows: Sequence[int]) -> np.ndarray:
+    """The metric of each row alone: what the diagnostics plot shows."""
+    spans = decoded(task, texts, units, rows)
+    return np.array([metric.score(truth[[row]], [found]) for row, found in zip(rows, spans)])
+
+
+def span_counts(task: Spans, truth: np.ndarray, predicted: Sequence[Sequence]) -> pd.DataFrame:
+    """Per span type: the true spans, the predicted ones, and those predicted exactly (same characters)."""
+    rows = []
+    for kind in task.types:
+        true = [{(s.start, s.end) for s in spans if s.type == kind} for _, spans in truth]
+        found = [{(s.start, s.end) for s in spans if s.type == kind} for spans in predicted]
+        rows.append({"type": kind or "span", "true": sum(map(len, true)), "predicted": sum(map(len, found)),
+                     "exact": sum(len(t & f) for t, f in zip(true, found))})
+    return pd.DataFrame(rows)
+
+
+def plot_row_scores(scores: np.ndarray, metric: Metric, title: str):
+    """A histogram of the metric row by row: how many texts are answered well, partly, not at all."""
+    from fasthf.training.evaluation import figure
+
+    fig, axes = figure(6, 4)
+    axes[0][0].hist(scores, bins=np.linspace(0, 1, 21), color="#3182bd")
+    axes[0][0].set_xlabel(f"{metric.name} of each held-out text")
+    axes[0][0].set_ylabel("texts")
+    fig.suptitle(title)
+    return fig
+
+
+def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, competition, task: Spans, metric: Metric,
+                        models: dict, held_out: dict, test: dict, seconds: dict) -> None:
+    """The ensemble rule's files (`output`: its named outputs) for a span task, from the chains' tables
+    ({(member, seed): [table per fold]}), the competition's training and test files and the folds table."""
+    from fasthf.io import save_figure, write_csv, write_json
+    from fasthf.training.evaluation import plot_scores
+
+    train = competition.read_train(train_path)
+    truth = task.encode(train)
+    train_texts = [text for text, _ in truth]
+    test_texts = competition.read_test(test_path)[task.text].astype(str).tolist()
+    members = [SpanMember(name, model, {seed: held_out[m, seed] for (m, seed) in held_out if m == name},
+                          {seed: test[m, seed] for (m, seed) in test if m == name},
+                          {seed: seconds[m, seed] for (m, seed) in seconds if m == name})
+               for name, model in models.items()]
+    held = np.sort(folds.row[folds.fold >= 0].to_numpy())
+    result = evaluate_span_ensemble(members, truth, task, metric, train_texts, test_texts, held)
+    table, rows = result["table"], result["train_rows"]
+    write_csv(output.members, table)
+    save_figure(output.score_plot, plot_scores(table, metric))
+    result["oof"].write(output.oof)
+    result["test"].write(output.test)
+    predicted = decoded(task, train_texts, result["oof"], rows)
+    write_csv(output.per_class, span_counts(task, truth[rows], predicted))
+    score = float(table[table.kind == "ensemble"][metric.name].iloc[-1])
+    scores = per_row_scores(task, metric, truth, train_texts, result["oof"], rows)
+    save_figure(output.diagnostics, plot_row_scores(scores, metric, f"ensemble, out of fold: {metric.name} "
+                                                                              f"{score:.4f}"))
+    write_json(output.metrics, {"metric": metric.name, "score": score, metric.name: score,
+                                          "greater_is_better": metric.greater_is_better, "blend_loss": None,
+                                          "task": task.kind, "oof_rows": int(len(rows)), "weights": result["weights"],
+                                          "folds": int(folds.fold[folds.fold >= 0].nunique()), "decision": None,
+                                          "test_outputs": "the mean of the folds' models, per unit"})
+    print(table.to_string(index=False))

@@ -1,0 +1,44 @@
+"""A span task's ensemble (fasthf.outputs.span_ensemble): token tables made unit tables, blended per unit across
+members whose tokens differ, decoded into the submission's answers."""
+import numpy as np
+import pytest
+
+from fasthf.inputs.span_labels import Span
+from fasthf.outputs.span_ensemble import answers, blend_units, decoded, unit_table
+from fasthf.outputs.token_table import TokenOutputs
+from fasthf.tasks import Spans
+from fasthf.tasks.spans import SpanSettings
+
+TEXTS = ["so sad today", "love it"]
+TASK = Spans(["selected_text"], settings=SpanSettings(one=True))
+
+
+def probs(*inside):
+    """Tag probabilities (O, B, I) with the given probability of not being O, split between B and I."""
+    return np.array([[1 - p, p / 2, p / 2] for p in inside])
+
+
+def test_two_members_with_different_tokens_blend_per_word():
+    # member A read "so", "sad", "today"; member B read "so sa", "d", "to", "day" (other tokens, same words)
+    a = TokenOutputs([0, 0, 0], [[0, 2], [3, 6], [7, 12]], probs(0.9, 0.9, 0.1))
+    b = TokenOutputs([0, 0, 0, 0], [[0, 5], [5, 6], [7, 9], [9, 12]], probs(0.1, 0.9, 0.1, 0.1))
+    units_a, units_b = unit_table(TASK, TEXTS, [a]), unit_table(TASK, TEXTS, [b])
+    assert units_a.ranges.tolist() == units_b.ranges.tolist() == [[0, 2], [3, 6], [7, 12]]
+    # "sad" in B: characters s, a from the first token (0.1), d from the second (0.9): their mean
+    assert units_b.outputs[1, 0] == pytest.approx(1 - (0.1 + 0.1 + 0.9) / 3)
+    blended = blend_units([units_a, units_b])
+    assert np.allclose(blended.outputs, (units_a.outputs + units_b.outputs) / 2)
+    assert decoded(TASK, TEXTS, blended, [0]) == [[Span(3, 6)]]  # "so" 0.5, "sad" 0.77: the best run is "sad"
+
+
+def test_folds_tables_of_one_member_are_the_mean_per_character_and_rows_without_tokens_answer_nothing():
+    first = TokenOutputs([1, 1], [[0, 4], [5, 7]], probs(0.2, 0.8))
+    second = TokenOutputs([1, 1], [[0, 4], [5, 7]], probs(0.6, 0.4))
+    units = unit_table(TASK, TEXTS, [first, second])
+    assert np.allclose(units.outputs, probs(0.4, 0.6))
+    assert answers(TASK, TEXTS, units).tolist() == ["", "it"]  # row 0 has no outputs here: no span
+
+
+def test_unit_tables_of_other_rows_are_not_blended():
+    with pytest.raises(ValueError, match="different rows or units"):
+        blend_units([TokenOutputs([0], [[0, 2]], probs(0.5)), TokenOutputs([1], [[0, 2]], probs(0.5))])

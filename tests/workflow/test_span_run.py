@@ -1,0 +1,109 @@
+"""A span task through the whole chain: made-up short posts in the real competition's layout
+(tests/fixtures/tweet-sentiment-extraction.zip, tests/fixtures/make_span_fixtures.py), a tiny random BERT as
+a token classifier over two folds, its outputs per token blended per word, decoded into one span per post,
+scored by word Jaccard out of fold and written as the sample submission's answers."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import copy_workflow
+from fasthf.inputs.competition import Competition
+from fasthf.outputs.metrics import METRICS
+from fasthf.outputs.span_ensemble import decoded
+from fasthf.outputs.token_table import TokenOutputs
+
+SLUG = "tweet-sentiment-extraction"
+RESULTS = f"results/{SLUG}"
+CONFIG = """\
+competition:
+  slug: tweet-sentiment-extraction
+  files: {train: train.csv, test: test.csv, sample_submission: sample_submission.csv}
+  id: textID
+  text: text
+  text_pair: sentiment
+  target: selected_text
+  task: spans
+  spans: {form: substring, unit: words, one: true, answer: text}
+  metric: jaccard
+archive: tests/fixtures/tweet-sentiment-extraction.zip
+max_length: 16
+folds: 2
+memory: false
+submit: false
+torch_threads: 1
+stages:
+  - {name: head, freeze_to: -1, epochs: 1, lr_max: 2.0e-3}
+  - {name: all, freeze_to: 0, epochs: 2, lr_max: 1.0e-3}
+"""
+
+
+@pytest.fixture(scope="module")
+def span_run(tmp_path_factory, tiny_model_folder):
+    workdir = copy_workflow(tmp_path_factory.mktemp("spans"), {"tweets.yaml": CONFIG})
+    command = ["snakemake", "--cores", "2", "--configfile", "config/tweets.yaml",
+               "--config", f"model={tiny_model_folder('bert')}"]
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    return workdir, command
+
+
+def test_the_submission_answers_each_post_with_one_span_of_its_own_text(span_run):
+    workdir, _ = span_run
+    sample = pd.read_csv(workdir / "data" / SLUG / "sample_submission.csv", keep_default_na=False)
+    test = pd.read_csv(workdir / "data" / SLUG / "test.csv", keep_default_na=False)
+    submission = pd.read_csv(workdir / RESULTS / "submission.csv", keep_default_na=False)
+    assert submission.columns.tolist() == ["textID", "selected_text"]
+    assert submission.textID.tolist() == sample.textID.tolist()
+    texts = test.set_index("textID").text.loc[submission.textID]
+    for answer, text in zip(submission.selected_text, texts):
+        assert answer and answer in text and answer == answer.strip()
+    done = subprocess.run([sys.executable, "-m", "fasthf", "validate-submission", str(workdir / RESULTS / "submission.csv"),
+                           "--sample", str(workdir / "data" / SLUG / "sample_submission.csv"),
+                           "--competition", str(workdir / "data" / SLUG / "competition.json")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_out_of_fold_score_is_the_metric_of_the_decoded_held_out_words_over_every_row(span_run):
+    workdir, _ = span_run
+    competition, task = Competition.load(workdir / "data" / SLUG / "competition.json")
+    train = competition.read_train(workdir / "data" / SLUG / "train.csv")
+    truth = task.encode(train)
+    texts = [text for text, _ in truth]
+    metrics = json.loads((workdir / RESULTS / "ensemble" / "metrics.json").read_text())
+    assert metrics["task"] == "spans" and metrics["metric"] == "jaccard" and metrics["folds"] == 2
+    assert metrics["oof_rows"] == len(train)  # the post without text too: no span, scored
+    units = TokenOutputs.read(workdir / RESULTS / "ensemble" / "oof_outputs.csv")
+    rows = np.arange(len(train))
+    again = METRICS["jaccard"].score(truth, decoded(task, texts, units, rows))
+    assert metrics["jaccard"] == pytest.approx(again)
+    # a line per word of each text with words: the unit the metric counts
+    assert len(units.rows) == sum(len(text.split()) for text in texts)
+
+
+def test_each_folds_held_out_outputs_cover_every_character_of_its_texts(span_run):
+    workdir, _ = span_run
+    competition, task = Competition.load(workdir / "data" / SLUG / "competition.json")
+    train = competition.read_train(workdir / "data" / SLUG / "train.csv")
+    folds = pd.read_csv(workdir / RESULTS / "folds.csv")
+    for fold in (0, 1):
+        chain = next((workdir / RESULTS).glob(f"*/seed42/fold{fold}"))
+        table = TokenOutputs.read(chain / "stages" / "2" / "valid_outputs.csv").by_row()
+        held = folds.row[folds.fold == fold].tolist()
+        assert set(table) == {row for row in held if train.text[row].strip()}
+        for row, (ranges, outputs) in table.items():
+            covered = np.zeros(len(train.text[row]), bool)
+            for start, end in ranges:
+                covered[start:end] = True
+            assert covered.sum() == sum(not c.isspace() for c in train.text[row])
+            assert np.allclose(outputs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_rerun_has_nothing_to_do(span_run):
+    workdir, command = span_run
+    done = subprocess.run([*command, "--dry-run"], cwd=workdir, capture_output=True, text=True)
+    assert "Nothing to be done" in done.stdout + done.stderr
