@@ -17,15 +17,11 @@ LONGEST_FIRST = ["test_pipeline.py", "test_benchmark_presets.py", "test_presets.
 
 
 def pytest_configure(config):
-    """Each pytest-xdist worker on cores of its own (gw0 the first of every n, gw1 the second, ...), which the
-    runs it starts inherit: their torch then takes one thread a core (fasthf.threads) instead of every worker's
-    jobs taking all cores at once, which made the suite's runs about three times slower on 2 cores (the demo's
-    run 397 s alone, 1,167 s beside another worker's)."""
-    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if worker and count > 1 and hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))
-        if len(cores) >= count:
-            os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % count::count])
+    """With several pytest-xdist workers, every torch a test starts takes one thread (OMP_NUM_THREADS, which
+    fasthf.threads honours where the config names no torch_threads): two workers' runs with a thread per core
+    each oversubscribed the 2 cores (the demo's run took 1,167 s beside the other worker's, 397 s alone)."""
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def _run_order(item) -> tuple:

@@ -120,3 +120,15 @@ def test_true_and_false_from_the_command_line_are_booleans_for_boolean_keys_only
     assert booleans_from_command_line(config, SCHEMA) == ["duel_swap", "submit"]
     assert config["duel_swap"] is True and config["submit"] is False and config["model"] == "false"
     validate(config, SCHEMA)
+
+
+def test_torch_threads_default_to_omp_num_threads_where_set_else_every_core(monkeypatch):
+    import os
+
+    from fasthf.threads import default_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert default_threads() == 1
+    for unset in ("", "0", "two"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unset)
+        assert default_threads() == len(os.sched_getaffinity(0))

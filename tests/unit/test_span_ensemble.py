@@ -42,3 +42,28 @@ def test_folds_tables_of_one_member_are_the_mean_per_character_and_rows_without_
 def test_unit_tables_of_other_rows_are_not_blended():
     with pytest.raises(ValueError, match="different rows or units"):
         blend_units([TokenOutputs([0], [[0, 2]], probs(0.5)), TokenOutputs([1], [[0, 2]], probs(0.5))])
+
+
+def test_a_threshold_is_fitted_out_of_fold_and_used_only_where_it_beats_the_tasks_own():
+    from fasthf.outputs.metrics import METRICS
+    from fasthf.outputs.span_ensemble import THRESHOLDS, at_threshold, threshold_decision
+
+    # several spans per text: every word of each text is truly inside a span, but the model says 0.3 for each
+    task = Spans(["location"], settings=SpanSettings(form="locations", answer="locations"))
+    texts = [f"word{k} other{k}" for k in range(8)]
+    truth = np.empty(8, dtype=object)
+    truth[:] = [(text, [Span(0, len(text))]) for text in texts]
+    units = TokenOutputs(np.repeat(np.arange(8), 2), [r for text in texts for r in ([0, 5], [6, len(text)])],
+                         probs(*[0.3] * 16))
+    rows, parts = np.arange(8), np.arange(8) % 2
+    metric = METRICS["jaccard"]
+    plain = metric.score(truth, decoded(task, texts, units, rows))
+    decision, score = threshold_decision(task, metric, truth, texts, units, rows, parts, plain)
+    assert plain == 0 and score == 1 and decision["used"] and decision["fitted"] in THRESHOLDS
+    assert decision["fitted"] <= 0.3
+    shifted = at_threshold(task, units, decision["fitted"])
+    assert metric.score(truth, decoded(task, texts, shifted, rows)) == 1  # decoded at 0.5 as at the fitted one
+    # where the task's own threshold is already best, it stays
+    sure = TokenOutputs(units.rows, units.ranges, probs(*[0.9] * 16))
+    assert not threshold_decision(task, metric, truth, texts, sure, rows, parts, 1.0)[0]["used"]
+    assert threshold_decision(task, metric, truth, texts, units, rows, np.zeros(8), plain) is None  # one part

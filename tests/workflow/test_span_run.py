@@ -78,9 +78,16 @@ def test_the_out_of_fold_score_is_the_metric_of_the_decoded_held_out_words_over_
     assert metrics["task"] == "spans" and metrics["metric"] == "jaccard" and metrics["folds"] == 2
     assert metrics["oof_rows"] == len(train)  # the post without text too: no span, scored
     units = TokenOutputs.read(workdir / RESULTS / "ensemble" / "oof_outputs.csv")
+    members = pd.read_csv(workdir / RESULTS / "ensemble" / "members.csv").set_index("kind")
+    decision = metrics["decision"]  # the threshold, fitted out of fold, used only where it scores better
+    assert decision["rule"] == "threshold" and decision["without"] == pytest.approx(members.jaccard["ensemble"])
+    assert metrics["jaccard"] == pytest.approx(decision["with"] if decision["used"] else decision["without"])
+    # the handed-on table decodes (at the task's threshold) as the blend did at the threshold used
+    used = decision["fitted"] if decision["used"] else task.settings.threshold
+    shift = used - task.settings.threshold
+    plain = TokenOutputs(units.rows, units.ranges, units.outputs - np.array([shift, 0, 0]))
     rows = np.arange(len(train))
-    again = METRICS["jaccard"].score(truth, decoded(task, texts, units, rows))
-    assert metrics["jaccard"] == pytest.approx(again)
+    assert METRICS["jaccard"].score(truth, decoded(task, texts, plain, rows)) == pytest.approx(decision["without"])
     # a line per word of each text with words: the unit the metric counts
     assert len(units.rows) == sum(len(text.split()) for text in texts)
 

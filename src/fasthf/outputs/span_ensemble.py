@@ -5,7 +5,10 @@ A (member, seed)'s out-of-fold table is its folds' held-out tables together (eac
 table is its folds' test tables together, so a character's outputs are the mean over the folds' tokens that
 read it (the folds share a tokenizer). Per unit (a word, or a character: `fasthf.tasks.spans.SpanSettings.unit`)
 a member's outputs are the mean over the unit's characters; the members are blended per unit with equal
-weights, whatever tokenizers they read the text with (fitted weights and thresholds are still to come). The
+weights, whatever tokenizers they read the text with (fitted weights are still to come). The threshold a unit
+must reach to be inside a span is fitted out of fold over `THRESHOLDS` and scored cross-fitted over the folds
+(each fold's rows decoded at the threshold fitted on the others); it is used on test only where that score
+beats the task's own threshold, as `fasthf.outputs.decisions` does for class offsets. The
 unit tables hand on the same form as the token tables (`row,start,end,out_k`, a line per unit), which
 `answers` decodes into the submission's answers.
 """
@@ -62,10 +65,49 @@ def blend_units(tables: Sequence[TokenOutputs]) -> TokenOutputs:
     return TokenOutputs(first.rows, first.ranges, mean)
 
 
-def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs, rows: Sequence[int]) -> list[list]:
+def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs, rows: Sequence[int], threshold: float | None = None,
+            by_row: dict | None = None) -> list[list]:
     """Each of `rows`' spans, decoded from its units (a row the table lacks has none)."""
+    by_row = units.by_row() if by_row is None else by_row
+    return [task.decode_text(texts[row], by_row[row][1], by_row[row][0], threshold) if row in by_row else []
+            for row in rows]
+
+
+# -- the threshold, fitted out of fold ------------------------------------------------------------------------------
+THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.1, 0.91, 0.05), 2))
+
+
+def best_threshold(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], by_row: dict,
+                   rows: np.ndarray) -> float:
+    """The threshold of `THRESHOLDS` whose decoded spans score best on `rows` (ties: the one nearest the task's)."""
+    scores = {t: metric.score(truth[rows], decoded(task, texts, None, rows, t, by_row)) for t in THRESHOLDS}
+    best = max(scores.values()) if metric.greater_is_better else min(scores.values())
+    return min((t for t, s in scores.items() if s == best), key=lambda t: abs(t - task.settings.threshold))
+
+
+def threshold_decision(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
+                       rows: np.ndarray, parts: np.ndarray, plain: float) -> tuple[dict, float] | None:
+    """The threshold fitted on every held-out row and its cross-fitted score (each part's rows decoded at the
+    threshold fitted on the other parts): (the decision, that score); None with fewer than two parts."""
+    if len(np.unique(parts)) < 2:
+        return None
     by_row = units.by_row()
-    return [task.decode_text(texts[row], by_row[row][1], by_row[row][0]) if row in by_row else [] for row in rows]
+    spans = {}
+    for part in np.unique(parts):
+        fitted = best_threshold(task, metric, truth, texts, by_row, rows[parts != part])
+        spans.update(zip(rows[parts == part], decoded(task, texts, None, rows[parts == part], fitted, by_row)))
+    score = metric.score(truth[rows], [spans[row] for row in rows])
+    threshold = best_threshold(task, metric, truth, texts, by_row, rows)
+    used = bool(metric.better(score, plain)) and threshold != task.settings.threshold
+    return {"rule": "threshold", "fitted": threshold, "used": used, "without": plain, "with": score}, score
+
+
+def at_threshold(task: Spans, units: TokenOutputs, threshold: float) -> TokenOutputs:
+    """The units' outputs shifted so that decoding at the task's threshold decodes as at `threshold`: the
+    probability of O moves by the difference, so every unit's margin (not O, less the threshold) is unchanged."""
+    outputs = units.outputs.copy()
+    outputs[:, 0] += threshold - task.settings.threshold
+    return TokenOutputs(units.rows, units.ranges, outputs)
 
 
 def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarray:
@@ -75,9 +117,12 @@ def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarra
 
 
 def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: Spans, metric: Metric,
-                           train_texts: Sequence[str], test_texts: Sequence[str], train_rows: np.ndarray) -> dict:
+                           train_texts: Sequence[str], test_texts: Sequence[str], train_rows: np.ndarray,
+                           parts: np.ndarray | None = None) -> dict:
     """Every seed, member and the blend scored out of fold on `train_rows` (the rows the folds hold out: a text
-    without a token, an empty one, is scored too, with no span); the blend's out-of-fold and test unit tables."""
+    without a token, an empty one, is scored too, with no span); the blend's out-of-fold and test unit tables.
+    With `parts` (each row's fold), the threshold is fitted out of fold and used on test only where its
+    cross-fitted score beats the task's own threshold."""
     rows, member_oof, member_test = [], [], []
     score = lambda units: {"rows": int(len(train_rows)),  # noqa: E731
                            metric.name: metric.score(truth[train_rows], decoded(task, train_texts, units, train_rows))}
@@ -97,13 +142,23 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
     oof, test = blend_units(member_oof), blend_units(member_test)
     rows.append({"name": "ensemble", "kind": "ensemble", **score(oof),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
+    decision = None
+    fitted = None if parts is None else threshold_decision(task, metric, truth, train_texts, oof, train_rows, parts,
+                                                           rows[-1][metric.name])
+    if fitted is not None:
+        decision, decided = fitted
+        rows.append({**rows[-1], "name": f"ensemble + threshold {decision['fitted']:.2f}", "kind": "decision",
+                     metric.name: decided})
+        if decision["used"]:
+            oof, test = at_threshold(task, oof, decision["fitted"]), at_threshold(task, test, decision["fitted"])
     weights = {m.name: 1 / len(members) for m in members}
     table = pd.DataFrame(rows)
     table["weight"] = np.where(table.kind == "member", table.member.map(weights),
-                               np.where(table.kind == "ensemble", 1.0, np.nan))
+                               np.where(table.kind.isin(["ensemble", "decision"]), 1.0, np.nan))
     table["seconds"] = table.seconds.round(1)
     table["seed"] = table.seed.astype("Int64")
-    return {"table": table, "weights": weights, "decision": None, "oof": oof, "test": test, "train_rows": train_rows}
+    return {"table": table, "weights": weights, "decision": decision, "oof": oof, "test": test,
+            "train_rows": train_rows}
 
 
 def per_row_scores(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
@@ -151,8 +206,9 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
                           {seed: test[m, seed] for (m, seed) in test if m == name},
                           {seed: seconds[m, seed] for (m, seed) in seconds if m == name})
                for name, model in models.items()]
-    held = np.sort(folds.row[folds.fold >= 0].to_numpy())
-    result = evaluate_span_ensemble(members, truth, task, metric, train_texts, test_texts, held)
+    held = folds[folds.fold >= 0].sort_values("row")
+    result = evaluate_span_ensemble(members, truth, task, metric, train_texts, test_texts, held.row.to_numpy(),
+                                    held.fold.to_numpy())
     table, rows = result["table"], result["train_rows"]
     write_csv(output.members, table)
     save_figure(output.score_plot, plot_scores(table, metric))
@@ -160,13 +216,14 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
     result["test"].write(output.test)
     predicted = decoded(task, train_texts, result["oof"], rows)
     write_csv(output.per_class, span_counts(task, truth[rows], predicted))
-    score = float(table[table.kind == "ensemble"][metric.name].iloc[-1])
+    decision = result["decision"]
+    score = float(table[table.kind == ("decision" if decision and decision["used"] else "ensemble")][metric.name].iloc[-1])
     scores = per_row_scores(task, metric, truth, train_texts, result["oof"], rows)
     save_figure(output.diagnostics, plot_row_scores(scores, metric, f"ensemble, out of fold: {metric.name} "
                                                                               f"{score:.4f}"))
     write_json(output.metrics, {"metric": metric.name, "score": score, metric.name: score,
                                           "greater_is_better": metric.greater_is_better, "blend_loss": None,
                                           "task": task.kind, "oof_rows": int(len(rows)), "weights": result["weights"],
-                                          "folds": int(folds.fold[folds.fold >= 0].nunique()), "decision": None,
+                                          "folds": int(folds.fold[folds.fold >= 0].nunique()), "decision": decision,
                                           "test_outputs": "the mean of the folds' models, per unit"})
     print(table.to_string(index=False))
