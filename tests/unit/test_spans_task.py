@@ -198,3 +198,34 @@ def test_the_trained_model_predicts_the_held_out_tokens_as_its_last_validation_p
     test = load_split(folder / "test.safetensors")
     predicted = outputs_table(test, predict_probs(model, test, batch_size=4, activation=task.activation))
     assert isinstance(predicted, TokenOutputs) and sorted(predicted.by_row()) == list(range(6))
+
+
+NBME = {"slug": "nbme-score-clinical-patient-notes",
+        "files": {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv",
+                  "notes": "patient_notes.csv", "features": "features.csv"},
+        "joins": [{"file": "notes", "on": ["pn_num", "case_num"], "columns": ["pn_history"]},
+                  {"file": "features", "on": ["feature_num", "case_num"], "columns": ["feature_text"]}],
+        "id": "id", "text": "pn_history", "text_pair": "feature_text", "target": "location", "group": "pn_num",
+        "task": "spans", "spans": {"form": "locations", "unit": "characters", "answer": "locations"},
+        "metric": "character_f1"}
+
+
+def test_notes_joined_from_their_files_give_each_pairs_spans_and_their_answers_give_the_locations_back(tmp_path):
+    """The NBME-layout fixture (tests/fixtures/make_span_fixtures.py): the note and the feature joined by key,
+    none, one or several spans per pair, a location cell with ';'-joined pieces."""
+    from fasthf.inputs.archive import extract_competition
+    from fasthf.inputs.span_labels import parse_locations
+    from helpers import REPO
+
+    competition = Competition.from_config(NBME)
+    paths = extract_competition(REPO / "tests" / "fixtures" / f"{NBME['slug']}.zip", tmp_path, competition)
+    competition, task = Competition.load(paths["competition"])
+    train = competition.read_train(paths["train"])
+    truth = task.encode(train)
+    counts = [len(spans) for _, spans in truth]
+    assert task.kind == "spans" and min(counts) == 0 and max(counts) >= 2
+    assert any(";" in cell for cell in train.location)
+    for (text, spans), cell in zip(truth, train.location):
+        assert [text[s.start:s.end] for s in spans] == [text[s:e] for s, e in sorted(parse_locations(cell))]
+        assert task.answer(text, spans) == ";".join(f"{s} {e}" for s, e in sorted(parse_locations(cell)))
+    assert set(competition.read_test(paths["test"]).columns) >= {"pn_history", "feature_text"}
