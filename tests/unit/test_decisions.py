@@ -107,3 +107,26 @@ def test_only_label_metrics_of_single_label_tasks_get_offsets():
     result = ensemble_of_one(y, biased_outputs(y, rng), biased_outputs(labels(50, rng), rng),
                              np.arange(300) % 3, metric=LOG_LOSS)
     assert result["decision"] is None and result["table"].kind.tolist() == ["member", "ensemble"]
+
+
+def test_a_gain_carried_by_one_group_of_correlated_rows_is_not_clear_and_stays_off():
+    from fasthf.outputs.decisions import clear_gain, gain_verdict
+
+    # 40 groups of 10 rows each (the phrases of one sentence); the decision fixes one whole group and breaks
+    # another: the same gain over rows as fixing one row in each of many groups, but it is one group's luck
+    y = np.zeros(400, dtype=int)
+    groups = np.repeat(np.arange(40), 10)
+    without = np.where(groups < 20, 0, 1)  # half the groups wrong
+    lucky = without.copy()
+    lucky[groups == 20] = 0  # one group set right
+    lucky[(groups == 0)[:]] = np.where(np.arange(400)[groups == 0] % 10 < 5, 1, 0)  # half a group set wrong
+    score = lambda answers: lambda rows: float((answers[rows] == y[rows]).mean())  # noqa: E731
+    share = clear_gain(score(lucky), score(without), groups, ACCURACY)
+    better = ACCURACY.better(score(lucky)(np.arange(400)), score(without)(np.arange(400)))
+    used, why = gain_verdict(share, 40, better)
+    assert better and share < 0.95 and not used and "within the noise" in why
+    # the same number of rows set right, one in each of many groups: clear
+    spread = without.copy()
+    spread[np.flatnonzero(groups >= 20)[::10][:15]] = 0
+    spread_share = clear_gain(score(spread), score(without), groups, ACCURACY)
+    assert spread_share >= 0.95 and gain_verdict(spread_share, 40, True)[0]

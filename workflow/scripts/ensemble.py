@@ -68,4 +68,4 @@ with job_log(snakemake.log[0]):
         decision = result["decision"]
         print(f"{decision['rule']} (fitted on out-of-fold outputs, scored cross-fitted): {decision['fitted']}; "
               f"{metric.name} {decision['without']:.4f} -> {decision['with']:.4f}: "
-              f"{'used on test' if decision['used'] else 'not used (no better out of fold)'}")
+              f"{'used on test' if decision['used'] else 'not used'}: {decision['why']}")

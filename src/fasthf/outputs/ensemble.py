@@ -14,7 +14,7 @@ with weights fitted on the other folds; with one held-out split, over five group
 it), so it is not flattered by fitting and scoring on the same rows. Then the task's decision rule for
 the metric, if it has one (per-class offsets, `fasthf.outputs.decisions`), is fitted on the blend's out-of-fold
 outputs, scored cross-fitted over the same parts, and used on test only where it beats the plain blend
-out of fold.
+out of fold clearly: on most resamples of the held-out groups (`fasthf.outputs.decisions.clear_gain`).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 
-from fasthf.outputs.decisions import cross_fitted, parts_for_cross_fitting
+from fasthf.outputs.decisions import clear_gain, cross_fitted, gain_verdict, parts_for_cross_fitting
 from fasthf.outputs.metrics import Metric
 from fasthf.outputs.table import Predictions, mean
 from fasthf.tasks import Task
@@ -120,9 +120,12 @@ def evaluate_ensemble(members: list[Member], targets: np.ndarray, folds: pd.Data
         rule, decided = fitted
         rows.append({"name": f"ensemble + {rule.name}", "kind": "decision", **score_row(decided, y, task, metric),
                      "seconds": rows[-1]["seconds"]})
-        used = metric.better(rows[-1][metric.name], rows[-2][metric.name])
+        groups = folds.group.loc[train_rows].to_numpy()
+        share = clear_gain(lambda r: metric.score(y[r], decided[r]), lambda r: metric.score(y[r], oof_blend[r]),
+                           groups, metric)
+        used, why = gain_verdict(share, len(np.unique(groups)), metric.better(rows[-1][metric.name], rows[-2][metric.name]))
         decision = {"rule": rule.name, "used": bool(used), "fitted": rule.describe(task.output_names),
-                    "without": rows[-2][metric.name], "with": rows[-1][metric.name]}
+                    "without": rows[-2][metric.name], "with": rows[-1][metric.name], "gain_share": share, "why": why}
         if used:
             oof_blend, test_blend = decided, rule.apply(test_blend)
     table = pd.DataFrame(rows)

@@ -8,7 +8,8 @@ a member's outputs are the mean over the unit's characters; the members are blen
 weights, whatever tokenizers they read the text with (fitted weights are still to come). The threshold a unit
 must reach to be inside a span is fitted out of fold over `THRESHOLDS` and scored cross-fitted over the folds
 (each fold's rows decoded at the threshold fitted on the others); it is used on test only where that score
-beats the task's own threshold, as `fasthf.outputs.decisions` does for class offsets. The
+beats the task's own threshold clearly (over resamples of the held-out groups), as `fasthf.outputs.decisions`
+does for class offsets. The
 unit tables hand on the same form as the token tables (`row,start,end,out_k`, a line per unit), which
 `answers` decodes into the submission's answers.
 """
@@ -21,6 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from fasthf.outputs.decisions import clear_gain, gain_verdict
 from fasthf.outputs.metrics import Metric
 from fasthf.outputs.token_table import TokenOutputs
 from fasthf.tasks.spans import Spans
@@ -86,9 +88,12 @@ def best_threshold(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequen
 
 
 def threshold_decision(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
-                       rows: np.ndarray, parts: np.ndarray, plain: float) -> tuple[dict, float] | None:
+                       rows: np.ndarray, parts: np.ndarray, plain: float, groups: np.ndarray | None = None
+                       ) -> tuple[dict, float] | None:
     """The threshold fitted on every held-out row and its cross-fitted score (each part's rows decoded at the
-    threshold fitted on the other parts): (the decision, that score); None with fewer than two parts."""
+    threshold fitted on the other parts): (the decision, that score); None with fewer than two parts. Used only
+    where the gain is clear over resamples of the held-out `groups` (`fasthf.outputs.decisions.clear_gain`;
+    default: each row its own)."""
     if len(np.unique(parts)) < 2:
         return None
     by_row = units.by_row()
@@ -96,10 +101,18 @@ def threshold_decision(task: Spans, metric: Metric, truth: np.ndarray, texts: Se
     for part in np.unique(parts):
         fitted = best_threshold(task, metric, truth, texts, by_row, rows[parts != part])
         spans.update(zip(rows[parts == part], decoded(task, texts, None, rows[parts == part], fitted, by_row)))
-    score = metric.score(truth[rows], [spans[row] for row in rows])
+    fitted_spans = [spans[row] for row in rows]
+    plain_spans = decoded(task, texts, None, rows, None, by_row)
+    score = metric.score(truth[rows], fitted_spans)
     threshold = best_threshold(task, metric, truth, texts, by_row, rows)
-    used = bool(metric.better(score, plain)) and threshold != task.settings.threshold
-    return {"rule": "threshold", "fitted": threshold, "used": used, "without": plain, "with": score}, score
+    groups = np.arange(len(rows)) if groups is None else np.asarray(groups)
+    share = clear_gain(lambda r: metric.score(truth[rows[r]], [fitted_spans[k] for k in r]),
+                       lambda r: metric.score(truth[rows[r]], [plain_spans[k] for k in r]), groups, metric)
+    used, why = gain_verdict(share, len(np.unique(groups)), bool(metric.better(score, plain)))
+    if used and threshold == task.settings.threshold:
+        used, why = False, f"the threshold fitted on every held-out row is the task's own, {threshold}"
+    return {"rule": "threshold", "fitted": threshold, "used": used, "without": plain, "with": score,
+            "gain_share": share, "why": why}, score
 
 
 def at_threshold(task: Spans, units: TokenOutputs, threshold: float) -> TokenOutputs:
@@ -118,7 +131,7 @@ def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarra
 
 def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: Spans, metric: Metric,
                            train_texts: Sequence[str], test_texts: Sequence[str], train_rows: np.ndarray,
-                           parts: np.ndarray | None = None) -> dict:
+                           parts: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict:
     """Every seed, member and the blend scored out of fold on `train_rows` (the rows the folds hold out: a text
     without a token, an empty one, is scored too, with no span); the blend's out-of-fold and test unit tables.
     With `parts` (each row's fold), the threshold is fitted out of fold and used on test only where its
@@ -144,7 +157,7 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
     decision = None
     fitted = None if parts is None else threshold_decision(task, metric, truth, train_texts, oof, train_rows, parts,
-                                                           rows[-1][metric.name])
+                                                           rows[-1][metric.name], groups)
     if fitted is not None:
         decision, decided = fitted
         rows.append({**rows[-1], "name": f"ensemble + threshold {decision['fitted']:.2f}", "kind": "decision",
@@ -208,7 +221,7 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
                for name, model in models.items()]
     held = folds[folds.fold >= 0].sort_values("row")
     result = evaluate_span_ensemble(members, truth, task, metric, train_texts, test_texts, held.row.to_numpy(),
-                                    held.fold.to_numpy())
+                                    held.fold.to_numpy(), held.group.to_numpy())
     table, rows = result["table"], result["train_rows"]
     write_csv(output.members, table)
     save_figure(output.score_plot, plot_scores(table, metric))

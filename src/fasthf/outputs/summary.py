@@ -16,7 +16,8 @@ def summary_rows(competition: Competition, task: Task, metrics: dict, members: p
     def score(row) -> str:
         text = f"{row[metric]:.4f}"
         if row.kind == "decision":
-            text += " (cross-fitted; used on test)" if decision["used"] else " (cross-fitted; not used: no better)"
+            text += " (cross-fitted; used on test)" if decision["used"] else \
+                f" (cross-fitted; not used: {decision.get('why', 'no better')})"
         return text
 
     better = "higher" if metrics["greater_is_better"] else "lower"
