@@ -58,7 +58,6 @@ def test_a_spans_block_makes_the_task_and_reads_each_rows_span_from_its_text():
     ({"spans": {"form": "offsets"}}, r"competition.spans.form: 'offsets'; use one of"),
     ({"spans": {"form": "substring", "units": "words"}}, r"unknown key\(s\) \['units'\]"),
     ({"spans": {"threshold": 1.5}}, "a probability between 0 and 1"),
-    ({"route": "notebook"}, "the package and kernel of a code competition do not read spans yet"),
 ])
 def test_a_span_description_that_cannot_work_is_refused_in_one_sentence(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -1,7 +1,8 @@
 """A span task through the whole chain: made-up short posts in the real competition's layout
 (tests/fixtures/tweet-sentiment-extraction.zip, tests/fixtures/make_span_fixtures.py), a tiny random BERT as
 a token classifier over two folds, its outputs per token blended per word, decoded into one span per post,
-scored by word Jaccard out of fold and written as the sample submission's answers."""
+scored by word Jaccard out of fold and written as the sample submission's answers; as a code competition, its
+inference package answers a test file it never saw, offline."""
 import json
 import subprocess
 import sys
@@ -29,6 +30,7 @@ competition:
   task: spans
   spans: {form: substring, unit: words, one: true, answer: text}
   metric: jaccard
+  route: notebook          # a code competition: the run ends in the inference package and the kernel folder
 archive: tests/fixtures/tweet-sentiment-extraction.zip
 max_length: 16
 folds: 2
@@ -114,3 +116,26 @@ def test_a_rerun_has_nothing_to_do(span_run):
     workdir, command = span_run
     done = subprocess.run([*command, "--dry-run"], cwd=workdir, capture_output=True, text=True)
     assert "Nothing to be done" in done.stdout + done.stderr
+
+
+def test_the_package_answers_the_public_test_as_the_pipeline_and_a_test_file_it_never_saw(span_run, tmp_path):
+    workdir, _ = span_run
+    data, package = workdir / "data" / SLUG, workdir / RESULTS / "package"
+    assert (workdir / RESULTS / "kernel").is_dir()
+
+    def apply(test_path, out):
+        done = subprocess.run([sys.executable, "-m", "fasthf", "apply-package", str(package), "--test", str(test_path),
+                               "--sample", str(data / "sample_submission.csv"), "--out", str(out)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+        return pd.read_csv(out, keep_default_na=False)
+
+    pd.testing.assert_frame_equal(apply(data / "test.csv", tmp_path / "public.csv"),
+                                  pd.read_csv(workdir / RESULTS / "submission.csv", keep_default_na=False))
+    hidden = pd.DataFrame({"textID": ["h1", "h2", "h3"], "sentiment": ["positive", "negative", "neutral"],
+                           "text": ["what a great day at the beach", " so sad about my exam :(", "going home now"]})
+    hidden.to_csv(tmp_path / "hidden.csv", index=False)
+    answered = apply(tmp_path / "hidden.csv", tmp_path / "hidden_submission.csv")
+    assert answered.textID.tolist() == ["h1", "h2", "h3"]
+    for answer, text in zip(answered.selected_text, hidden.text):
+        assert answer and answer in text

@@ -14,7 +14,9 @@ with job_log(snakemake.log[0]):
                       **{key: read_json(summary).get(key) for key in ("window_stride", "duel_swap")}}
                for name, tokenizer, summary in zip(snakemake.params.members, snakemake.input.tokenizers,
                                                     snakemake.input.tensors)}
-    memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory else None
+    # memory of spans is still to come (the pipeline's memory job passes a span task's outputs on as they are)
+    memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory and not task.per_token \
+        else None
     info = build_package(snakemake.output[0], competition, task, chains, members, metrics["weights"],
                          metrics.get("decision"), memory, snakemake.params.prediction,
                          {DATASET_METADATA: dataset_metadata(competition.slug, owner(snakemake.params.username))})

@@ -133,7 +133,7 @@ class Competition:
             self._check_choices()
         texts = [*self.text, *([self.text_pair] if self.text_pair else [])]
         if self.is_spans:
-            check_span_description(self.task, self.text, self.choices, self.spans, self.route)
+            check_span_description(self.task, self.text, self.choices, self.spans)
         if self.duel is not None and not set(self.duel["swap"]) <= set(texts):
             raise ValueError(f"competition.duel.swap: {self.duel['swap']} must be two of the text columns {texts}")
 

@@ -174,6 +174,19 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
             "train_rows": train_rows}
 
 
+def blended_answers(task: Spans, texts: Sequence[str], outputs: dict, members: Sequence[str],
+                    decision: dict | None) -> np.ndarray:
+    """The answers an inference package gives (fasthf.routes.package), by the ensemble's arithmetic: per
+    (member, seed) its folds' token tables as one unit table, a member's seeds and then the members blended per
+    unit, the threshold where the ensemble used it. `outputs`: {(member, seed): [token table per fold]}."""
+    per_member = [blend_units([unit_table(task, texts, tables) for (m, _), tables in outputs.items() if m == name])
+                  for name in members]
+    units = blend_units(per_member)
+    if decision and decision.get("used"):
+        units = at_threshold(task, units, decision["fitted"])
+    return answers(task, texts, units)
+
+
 def per_row_scores(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
                    rows: Sequence[int]) -> np.ndarray:
     """The metric of each row alone: what the diagnostics plot shows."""

@@ -151,7 +151,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     from fasthf.encoding.shared import tokenize_groups
     from fasthf.encoding.tensor_cache import encode_rows
     from fasthf.models.architectures import load_checkpoint
-    from fasthf.outputs.prediction import by_row_number, predict_probs
+    from fasthf.outputs.prediction import by_row_number, outputs_table, predict_probs
 
     texts = competition.joined_texts(test)
     groups = test[competition.group].tolist() if competition.group in test else range(len(test))
@@ -170,20 +170,27 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         split = splits[chain["member"]]
         model = load_checkpoint(folder / "models" / chain_name(chain), n_labels=task.n_outputs,
                                 max_token_id=split.max_token_id, head=competition.head)
-        # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
-        predicted = by_row_number(split, predict_probs(model, split, info["prediction"]["batch_size"], device,
-                                                       precision or info["prediction"]["mixed_precision"],
-                                                       task.activation))
-        outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted.numpy().astype(np.float64))
-        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(predicted),
+        probs = predict_probs(model, split, info["prediction"]["batch_size"], device,
+                              precision or info["prediction"]["mixed_precision"], task.activation)
+        if task.per_token:  # a span task: every text token's outputs (fasthf.outputs.token_table)
+            predicted = outputs_table(split, probs)
+        else:  # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
+            predicted = by_row_number(split, probs).numpy().astype(np.float64)
+        outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
+        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(test),
                  time.time() - started)
     return outputs
 
 
-def blended(info: dict, task, outputs: dict[tuple[str, int], list[np.ndarray]]) -> np.ndarray:
-    """Folds averaged, then seeds, then the members blended with the pipeline's weights; the decision rule."""
+def blended(info: dict, task, outputs: dict[tuple[str, int], list[np.ndarray]], texts: list[str]) -> np.ndarray:
+    """Folds averaged, then seeds, then the members blended with the pipeline's weights; the decision rule.
+    A span task's: each text's answer, decoded from the blend of its units (`fasthf.outputs.span_ensemble`)."""
     from fasthf.outputs.decisions import ClassOffsets
     from fasthf.outputs.ensemble import blend
+    from fasthf.outputs.span_ensemble import blended_answers
+
+    if task.per_token:
+        return blended_answers(task, texts, outputs, list(info["members"]), info.get("decision"))
 
     members = list(info["members"])
     per_member = [np.mean([np.mean(folds, axis=0) for (m, _), folds in outputs.items() if m == name], axis=0)
@@ -221,8 +228,9 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
     test = competition.read_test(test_path)
     sample = competition.read_sample(sample_path)
     log.info("%s: %d test texts, %d chains", competition.slug, len(test), len(info["chains"]))
-    outputs = with_memory(folder, info, competition, task, test,
-                          blended(info, task, chain_outputs(folder, info, competition, task, test, device, precision)))
+    predicted = chain_outputs(folder, info, competition, task, test, device, precision)
+    texts = test[task.text].astype(str).tolist() if task.per_token else []
+    outputs = with_memory(folder, info, competition, task, test, blended(info, task, predicted, texts))
     submission = submission_for_test(competition.ids(test), outputs, sample, competition, task)
     write_checked(out_path, submission, competition, task)
     return submission

@@ -80,13 +80,10 @@ class SpanSettings:
         return np.stack([starts, starts + 1], axis=1)
 
 
-def check_span_description(task: str, text: Sequence[str], choices: Sequence[str], spans: dict | None,
-                           route: str = "file") -> None:
+def check_span_description(task: str, text: Sequence[str], choices: Sequence[str], spans: dict | None) -> None:
     """A span task's description: one text column (the spans are its characters), no choices, a `spans` block
     that reads; what cannot work is refused, saying why."""
     problems = [(task not in ("auto", "spans"), f"describes spans, but competition.task is {task}"),
-                (route != "file", "is entered as a file for now (route: file): the package and kernel of a code "
-                                  "competition do not read spans yet"),
                 (len(text) != 1, f"needs one text column (the spans are its characters), not {list(text)}; give a "
                                  f"second one as text_pair"),
                 (bool(choices), "cannot be multiple choice: set choices: []")]
