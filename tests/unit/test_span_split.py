@@ -111,3 +111,9 @@ def test_a_tokenizer_without_offsets_is_refused_in_one_sentence():
     slow = type("SlowTokenizer", (), {"is_fast": False})()  # transformers 5 loads fast ones wherever they exist
     with pytest.raises(SpanEncodingError, match="^a span task needs a fast tokenizer .*SlowTokenizer is not one"):
         span_split(["a text"], slow, 16, [""])
+
+
+def test_a_pair_that_leaves_a_window_no_room_past_the_stride_is_refused_naming_its_row(tokenizer):
+    pairs = ["negative", "a feature described at such length that it fills the window"]
+    with pytest.raises(SpanEncodingError, match=r"row 2's pair 'a feature described.*raise max_length"):
+        span_split([SHORT, SHORT], tokenizer, 16, TYPES, pairs=pairs)

@@ -229,3 +229,16 @@ def test_notes_joined_from_their_files_give_each_pairs_spans_and_their_answers_g
         assert [text[s.start:s.end] for s in spans] == [text[s:e] for s, e in sorted(parse_locations(cell))]
         assert task.answer(text, spans) == ";".join(f"{s} {e}" for s, e in sorted(parse_locations(cell)))
     assert set(competition.read_test(paths["test"]).columns) >= {"pn_history", "feature_text"}
+
+
+def test_answers_given_by_their_start_are_read_as_the_question_answering_competitions_give_them():
+    """chaii's form: `answer_start` and `answer_text`; a start off by a few characters moves to the answer."""
+    block = {**TWEETS, "slug": "chaii", "id": "id", "text": "context", "text_pair": "question",
+             "target": ["answer_start", "answer_text"], "spans": {"form": "answer_start", "one": True}}
+    frame = pd.DataFrame({"id": ["a", "b"], "context": ["the capital is Paris.", "born in 1912 in Leeds"],
+                          "question": ["capital?", "born when?"], "answer_start": [15, 7],
+                          "answer_text": ["Paris", "1912"]})
+    task, _ = Competition.from_config(block).fit(frame)
+    assert [[text[s.start:s.end] for s in spans] for text, spans in task.encode(frame)] == [["Paris"], ["1912"]]
+    with pytest.raises(ValueError, match=r"read from 2 column\(s\)"):
+        Competition.from_config({**block, "target": "answer_text"}).fit(frame)

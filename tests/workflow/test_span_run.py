@@ -1,4 +1,4 @@
-"""A span task through the whole chain: made-up short posts in the real competition's layout
+"""Span tasks through the whole chain, by their presets: made-up short posts in the real competition's layout
 (tests/fixtures/tweet-sentiment-extraction.zip, tests/fixtures/make_span_fixtures.py), a tiny random BERT as
 a token classifier over two folds, its outputs per token blended per word, decoded into one span per post,
 scored by word Jaccard out of fold and written as the sample submission's answers; as a code competition, its
@@ -19,23 +19,10 @@ from fasthf.outputs.token_table import TokenOutputs
 
 SLUG = "tweet-sentiment-extraction"
 RESULTS = f"results/{SLUG}"
-CONFIG = """\
-competition:
-  slug: tweet-sentiment-extraction
-  files: {train: train.csv, test: test.csv, sample_submission: sample_submission.csv}
-  id: textID
-  text: text
-  text_pair: sentiment
-  target: selected_text
-  task: spans
-  spans: {form: substring, unit: words, one: true, answer: text}
-  metric: jaccard
-  route: notebook          # a code competition: the run ends in the inference package and the kernel folder
-archive: tests/fixtures/tweet-sentiment-extraction.zip
+# The preset's run, smaller: two folds, two short stages, short windows (a long post is read in several)
+SMALL = """\
 max_length: 16
 folds: 2
-memory: false
-submit: false
 torch_threads: 1
 stages:
   - {name: head, freeze_to: -1, epochs: 1, lr_max: 2.0e-3}
@@ -43,14 +30,19 @@ stages:
 """
 
 
-@pytest.fixture(scope="module")
-def span_run(tmp_path_factory, tiny_model_folder):
-    workdir = copy_workflow(tmp_path_factory.mktemp("spans"), {"tweets.yaml": CONFIG})
-    command = ["snakemake", "--cores", "2", "--configfile", "config/tweets.yaml",
-               "--config", f"model={tiny_model_folder('bert')}"]
+def preset_run(workdir, slug, model, *config, targets=(), configs=()):
+    command = ["snakemake", *targets, "--cores", "2", "--configfile", f"config/competitions/{slug}.yaml",
+               "config/small.yaml", *configs, "--config", f"model={model}", f"archive=tests/fixtures/{slug}.zip", *config]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
-    return workdir, command
+    return command
+
+
+@pytest.fixture(scope="module")
+def span_run(tmp_path_factory, tiny_model_folder):
+    """The preset of the extraction competition on its fixture (tests/fixtures/make_span_fixtures.py)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("spans"), {"small.yaml": SMALL})
+    return workdir, preset_run(workdir, SLUG, tiny_model_folder("bert"))
 
 
 def test_the_submission_answers_each_post_with_one_span_of_its_own_text(span_run):
@@ -139,3 +131,28 @@ def test_the_package_answers_the_public_test_as_the_pipeline_and_a_test_file_it_
     assert answered.textID.tolist() == ["h1", "h2", "h3"]
     for answer, text in zip(answered.selected_text, hidden.text):
         assert answer and answer in text
+
+
+NOTES = "nbme-score-clinical-patient-notes"
+ONE_STAGE = "stages:\n  - {name: all, freeze_to: 0, epochs: 2, lr_max: 2.0e-3}\n"
+
+
+def test_the_notes_preset_answers_each_pair_with_character_locations_in_its_note(tmp_path, tiny_model_folder):
+    """Notes and features joined from their files, none, one or several spans per pair, decoded per character at
+    a threshold fitted out of fold. (Its package is the extraction preset's code path, checked above.)"""
+    from fasthf.inputs.span_labels import parse_locations
+
+    workdir = copy_workflow(tmp_path, {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    results, data = workdir / "results" / NOTES, workdir / "data" / NOTES
+    preset_run(workdir, NOTES, tiny_model_folder("bert"), "max_length=48",  # a feature's text beside the note
+               targets=[f"results/{NOTES}/submission.csv"], configs=["config/one-stage.yaml"])
+    metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
+    assert metrics["metric"] == "character_f1" and metrics["decision"]["rule"] == "threshold"
+    competition, task = Competition.load(data / "competition.json")
+    test = competition.read_test(data / "test.csv")
+    submission = pd.read_csv(results / "submission.csv", keep_default_na=False)
+    assert submission.id.tolist() == pd.read_csv(data / "sample_submission.csv").id.tolist()
+    notes = test.set_index("id").pn_history
+    for key, cell in zip(submission.id, submission.location):
+        for start, end in parse_locations(cell):
+            assert 0 <= start < end <= len(notes[key])

@@ -18,7 +18,7 @@ import torch
 
 from fasthf.encoding.span_tokens import IGNORE, token_ranges, token_tags, trimmed
 from fasthf.encoding.tensors import Padding, TokenizedSplit, _flatten, usable_max_length
-from fasthf.encoding.windows import check_window_stride, encode_windows, window_counts
+from fasthf.encoding.windows import check_window_stride, encode_windows, pair_room, window_counts
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,13 @@ def span_split(texts: Sequence[str], tokenizer, max_length: int, types: Sequence
     max_length = usable_max_length(tokenizer, max_length)
     stride = default_stride(max_length) if window_stride is None else window_stride
     check_window_stride(tokenizer, max_length, stride, pair=pairs is not None)
+    if pairs is not None and len(pairs):
+        room = pair_room(tokenizer, list(pairs), max_length)
+        if (room <= stride).any():  # no window could move on through the text: it would be cut short
+            row = int(np.argmin(room))
+            raise SpanEncodingError(f"row {row + 1}'s pair {str(pairs[row])[:60]!r} leaves {max(int(room[row]), 0)} of "
+                                    f"max_length={max_length} tokens a window for the text, not more than the "
+                                    f"window_stride of {stride}: raise max_length, or lower window_stride")
     want_types = "token_type_ids" in tokenizer.model_input_names
     windows = encode_windows(tokenizer, list(texts), max_length, stride, None if pairs is None else list(pairs),
                              token_types=want_types, offsets=True)

@@ -9,10 +9,10 @@ the competition's metric over out-of-fold predictions; `cross_fitted` scores the
 fitted on, so the out-of-fold figure stays honest.
 
 A decision is used on test only where its gain is clear (`clear_gain`): held-out rows are not independent
-(the phrases of one sentence share their words and their labels), so a gain of a few tenths of a point on
+(the pieces of one text share their words and their labels), so a gain of a few tenths of a point on
 one held-out split may be noise. The held-out groups are resampled with replacement, each with all its rows,
 and the decision is kept where it scores better than the plain outputs on at least `CLEAR` of the resamples.
-Issue 36 reports the case: offsets that gained 0.2 points on 853 held-out sentences cost 0.3 on the
+Issue 36 reports the case: offsets that gained 0.2 points on 853 held-out groups cost 0.3 on the
 competition's test.
 """
 from __future__ import annotations
