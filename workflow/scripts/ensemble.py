@@ -33,39 +33,39 @@ with job_log(snakemake.log[0]):
     if task.per_token:  # a span task: blended per unit, decoded, scored (fasthf.outputs.span_ensemble)
         span_ensemble_files(snakemake.output, snakemake.input.train, snakemake.input.test_file,
                             pd.read_csv(snakemake.input.folds), competition, task, metric, models, held_out, test, seconds)
-        raise SystemExit(0)
-    members = [Member(name, model,
-                      oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
-                      test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
-                      seconds={seed: seconds[name, seed] for (m, seed) in seconds if m == name})
-               for name, model in models.items()]
-    # The only targets: the training file's, and the folds its rows belong to.
-    targets = task.encode(competition.read_train(snakemake.input.train))
-    folds = pd.read_csv(snakemake.input.folds).set_index("row")
-    result = evaluate_ensemble(members, targets, folds, task, metric, decide=snakemake.params.class_offsets)
+    else:
+        members = [Member(name, model,
+                          oof={seed: out_of_fold(held_out[name, seed]) for (m, seed) in held_out if m == name},
+                          test={seed: mean(test[name, seed]) for (m, seed) in test if m == name},
+                          seconds={seed: seconds[name, seed] for (m, seed) in seconds if m == name})
+                   for name, model in models.items()]
+        # The only targets: the training file's, and the folds its rows belong to.
+        targets = task.encode(competition.read_train(snakemake.input.train))
+        folds = pd.read_csv(snakemake.input.folds).set_index("row")
+        result = evaluate_ensemble(members, targets, folds, task, metric, decide=snakemake.params.class_offsets)
 
-    table = result["table"]
-    write_csv(snakemake.output.members, table)
-    save_figure(snakemake.output.score_plot, plot_scores(table, metric))
-    result["oof"].write(snakemake.output.oof)
-    result["test"].write(snakemake.output.test)
-    write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
-    score = float(final_row(table, result["decision"])[metric.name])
-    save_figure(snakemake.output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
-                                                                    f"ensemble, out of fold: {metric.name} {score:.4f}"))
-    write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
-                                          "greater_is_better": metric.greater_is_better,
-                                          "blend_loss": task.surrogate, "task": task.kind,
-                                          "oof_rows": int(len(result["oof"].rows)), "weights": result["weights"],
-                                          "folds": int(folds.fold[folds.fold >= 0].nunique()),
-                                          "decision": result["decision"],
-                                          "test_outputs": ("each member's refit on every training row"
-                                                           if snakemake.params.refit else "the mean of the folds' models")})
-    pd.set_option("display.width", 200)
-    print(table.to_string(index=False))
-    print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])
-    if result["decision"]:
-        decision = result["decision"]
-        print(f"{decision['rule']} (fitted on out-of-fold outputs, scored cross-fitted): {decision['fitted']}; "
-              f"{metric.name} {decision['without']:.4f} -> {decision['with']:.4f}: "
-              f"{'used on test' if decision['used'] else 'not used'}: {decision['why']}")
+        table = result["table"]
+        write_csv(snakemake.output.members, table)
+        save_figure(snakemake.output.score_plot, plot_scores(table, metric))
+        result["oof"].write(snakemake.output.oof)
+        result["test"].write(snakemake.output.test)
+        write_csv(snakemake.output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
+        score = float(final_row(table, result["decision"])[metric.name])
+        save_figure(snakemake.output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
+                                                                        f"ensemble, out of fold: {metric.name} {score:.4f}"))
+        write_json(snakemake.output.metrics, {"metric": metric.name, "score": score, metric.name: score,
+                                              "greater_is_better": metric.greater_is_better,
+                                              "blend_loss": task.surrogate, "task": task.kind,
+                                              "oof_rows": int(len(result["oof"].rows)), "weights": result["weights"],
+                                              "folds": int(folds.fold[folds.fold >= 0].nunique()),
+                                              "decision": result["decision"],
+                                              "test_outputs": ("each member's refit on every training row"
+                                                               if snakemake.params.refit else "the mean of the folds' models")})
+        pd.set_option("display.width", 200)
+        print(table.to_string(index=False))
+        print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])
+        if result["decision"]:
+            decision = result["decision"]
+            print(f"{decision['rule']} (fitted on out-of-fold outputs, scored cross-fitted): {decision['fitted']}; "
+                  f"{metric.name} {decision['without']:.4f} -> {decision['with']:.4f}: "
+                  f"{'used on test' if decision['used'] else 'not used'}: {decision['why']}")

@@ -16,10 +16,11 @@ with job_log(snakemake.log[0]):
         write_csv(snakemake.output.counts, pd.DataFrame([{"enabled": False, "test_texts": None, "set_from_memory": 0,
                                                           "changed_answer": 0}]))
         print("memory: not applied to a span task; every answer is the model's")
-        raise SystemExit(0)
-    train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
-    model = read_in_file_order(snakemake.input.outputs, len(test))
-    outputs, from_memory, counts = apply_memory(competition.memory_keys(test), model, competition.memory_keys(train),
-                                                task.encode(train), task, enabled=snakemake.params.enabled)
-    Predictions(range(len(test)), outputs).write(snakemake.output.predictions, from_memory=from_memory)
-    write_csv(snakemake.output.counts, pd.DataFrame([counts]))
+    else:
+        train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
+        model = read_in_file_order(snakemake.input.outputs, len(test))
+        outputs, from_memory, counts = apply_memory(competition.memory_keys(test), model,
+                                                    competition.memory_keys(train), task.encode(train), task,
+                                                    enabled=snakemake.params.enabled)
+        Predictions(range(len(test)), outputs).write(snakemake.output.predictions, from_memory=from_memory)
+        write_csv(snakemake.output.counts, pd.DataFrame([counts]))

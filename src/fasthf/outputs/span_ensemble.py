@@ -187,11 +187,9 @@ def blended_answers(task: Spans, texts: Sequence[str], outputs: dict, members: S
     return answers(task, texts, units)
 
 
-def per_row_scores(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequence[str], units: TokenOutputs,
-                   rows: Sequence[int]) -> np.ndarray:
-    """The metric of each row alone: what the diagnostics plot shows."""
-    spans = decoded(task, texts, units, rows)
-    return np.array([metric.score(truth[[row]], [found]) for row, found in zip(rows, spans)])
+def per_row_scores(metric: Metric, truth: np.ndarray, predicted: Sequence[Sequence], rows: Sequence[int]) -> np.ndarray:
+    """The metric of each row alone (`predicted`: the spans of `rows`, in order): what the diagnostics plot shows."""
+    return np.array([metric.score(truth[[row]], [found]) for row, found in zip(rows, predicted)])
 
 
 def span_counts(task: Spans, truth: np.ndarray, predicted: Sequence[Sequence]) -> pd.DataFrame:
@@ -244,7 +242,7 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
     write_csv(output.per_class, span_counts(task, truth[rows], predicted))
     decision = result["decision"]
     score = float(table[table.kind == ("decision" if decision and decision["used"] else "ensemble")][metric.name].iloc[-1])
-    scores = per_row_scores(task, metric, truth, train_texts, result["oof"], rows)
+    scores = per_row_scores(metric, truth, predicted, rows)
     save_figure(output.diagnostics, plot_row_scores(scores, metric, f"ensemble, out of fold: {metric.name} "
                                                                               f"{score:.4f}"))
     write_json(output.metrics, {"metric": metric.name, "score": score, metric.name: score,
