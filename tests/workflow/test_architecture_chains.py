@@ -41,7 +41,8 @@ def every_architecture(workdir, tiny_model_folder):
     stages = yaml.safe_load(TWO_STAGES)["stages"]
     members = [{"name": arch, "model": str(tiny_model_folder(arch)), "stages": stages} for arch in ARCHITECTURES]
     (workdir / "config" / "architectures.yaml").write_text(yaml.safe_dump({"members": members}))
-    run_snakemake(workdir, "config/architectures.yaml", "--config", f"results_dir={EVERY_ARCHITECTURE}")
+    run_snakemake(workdir, "config/two-stages.yaml", "config/architectures.yaml", "--config",
+                  f"results_dir={EVERY_ARCHITECTURE}")  # two-stages.yaml's lr_find, as the killed run below has it
     return workdir / EVERY_ARCHITECTURE
 
 

@@ -19,6 +19,7 @@ rule lr_find:
     params:
         stage=lambda wildcards: stages_of(wildcards)[0],
         settings=train_settings,
+        num_it=config["lr_find_iterations"],
         torch_threads=config["torch_threads"],
     log:
         f"{LOGS}/{{member}}/lr_find.log",

@@ -13,4 +13,4 @@ with job_log(snakemake.log[0]):
     _, task = Competition.load(snakemake.input.competition)
     find_lr(Stage.from_config(snakemake.params.stage), snakemake.input.pretrained,
             FoldData(snakemake.input.tensors, snakemake.input.folds, 0), Path(snakemake.output.result).parent,
-            TrainSettings(**snakemake.params.settings), task)
+            TrainSettings(**snakemake.params.settings), task, snakemake.params.num_it)
