@@ -1,5 +1,6 @@
 # fasthf: download (checked against the competition's description, task inferred) -> folds;
-#         per model: pretrained -> preprocess; per member: [lr_find];
+#         per model: pretrained -> preprocess; [with time_limit: rates per member -> plan, the checkpoint
+#         that sets folds, seeds and epochs]; per member: [lr_find];
 #         per (member, seed, fold) chain: one job per training stage -> predict (held-out and test);
 #         ensemble (out-of-fold blend, the competition's metric) -> memory -> submission
 #         -> submit (and the public score) -> summary; export (inference bundle of an ensemble of one).
@@ -48,6 +49,7 @@ localrules:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/plan.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/predict.smk"
 include: "workflow/rules/notebook.smk"
@@ -56,5 +58,5 @@ include: "workflow/rules/kaggle.smk"
 
 rule all:
     input:
-        final_outputs(),
+        final_outputs,
     default_target: True

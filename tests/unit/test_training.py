@@ -47,19 +47,14 @@ def test_fastais_hyper_parameters_reach_the_torch_optimizer():
     assert all(g["fused"] for g in groups)  # parameters on the CPU: torch's fused kernel
 
 
-def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_model_folder, tmp_path):
-    """run_stage on a tiny BERT: freeze_to(-1) trains the head only, and the stage's files are all there."""
-    import json
-
+def tiny_stage_data(tiny_model_folder, tmp_path):
+    """A tiny BERT saved at tmp_path/start and 40 tokenized texts, the first 8 held out by fold 0."""
     import pandas as pd
 
     from fasthf.encoding.tensors import tokenize_split
     from fasthf.inputs.folds import FoldData
     from fasthf.models.architectures import load_pretrained
-    from fasthf.outputs.table import Predictions
-    from fasthf.training.recipe import Stage, TrainSettings
-    from fasthf.training.stages import run_stage
-    from helpers import SENTIMENT_TASK, label_names
+    from helpers import label_names
 
     model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
     model.save_pretrained(tmp_path / "start")
@@ -68,7 +63,21 @@ def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_mode
     split.save(tmp_path / "train.safetensors")
     pd.DataFrame({"row": range(40), "id": range(40), "group": np.arange(40) // 4,
                   "fold": np.where(np.arange(40) < 8, 0, -1)}).to_csv(tmp_path / "folds.csv", index=False)
-    data = FoldData(str(tmp_path / "train.safetensors"), str(tmp_path / "folds.csv"), 0)
+    return FoldData(str(tmp_path / "train.safetensors"), str(tmp_path / "folds.csv"), 0)
+
+
+def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_model_folder, tmp_path):
+    """run_stage on a tiny BERT: freeze_to(-1) trains the head only, and the stage's files are all there."""
+    import json
+
+    import pandas as pd
+
+    from fasthf.outputs.table import Predictions
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
+    from helpers import SENTIMENT_TASK
+
+    data = tiny_stage_data(tiny_model_folder, tmp_path)
     stage = Stage(freeze_to=-1, epochs=2, lr_max=1e-3, name="head")
     metrics = run_stage(stage, 1, tmp_path / "start", data, tmp_path / "stage", TrainSettings(batch_size=8), SENTIMENT_TASK)
 
@@ -82,3 +91,60 @@ def test_a_stage_trains_from_a_checkpoint_and_writes_each_of_its_files(tiny_mode
     assert len(pd.read_csv(out / "history.csv")) == 2
     held_out = Predictions.read(out / "valid_outputs.csv")
     assert held_out.rows.tolist() == list(range(8)) and np.allclose(held_out.outputs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_a_stage_stopped_by_the_time_limit_validates_and_saves_a_checkpoint_that_predicts(tiny_model_folder, tmp_path):
+    """Deadline on a clock that moves half a second at each reading (the start and the end of each training
+    batch): 3 epochs of 4 batches, stopped before epoch 2's third batch, the 7th, which starts at 6.5 s and,
+    with a batch of 0.5 s and a validation pass of 2 s, would end past 8.5 s; the epoch is validated, the fit
+    ends, and the saved weights predict the held-out rows as the stage's last validation did."""
+    import json
+
+    import pandas as pd
+
+    from fasthf.encoding.tensor_cache import load_split
+    from fasthf.models.architectures import load_checkpoint
+    from fasthf.outputs.prediction import predict_probs
+    from fasthf.outputs.table import Predictions
+    from fasthf.training.callbacks import Deadline
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
+    from helpers import SENTIMENT_TASK
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self):
+            self.now += 0.5
+            return self.now
+
+    data = tiny_stage_data(tiny_model_folder, tmp_path)
+    deadline = Deadline(deadline=8.5, batch_s=1.0, validate_s=2.0, now=Clock())
+    metrics = run_stage(Stage(freeze_to=0, epochs=3, lr_max=1e-3), 1, tmp_path / "start", data, tmp_path / "stage",
+                        TrainSettings(batch_size=8), SENTIMENT_TASK, deadline)
+    assert metrics["stopped_early"].startswith("stopped early at epoch 2 of 3, batch 3 of 4")
+    assert json.loads((tmp_path / "stage" / "metrics.json").read_text())["stopped_early"] == metrics["stopped_early"]
+    assert len(pd.read_csv(tmp_path / "stage" / "history.csv")) == 2  # epoch 1 whole, epoch 2 cut and validated
+    held_out = Predictions.read(tmp_path / "stage" / "valid_outputs.csv")
+    model = load_checkpoint(tmp_path / "stage" / "model", n_labels=5)
+    outputs = predict_probs(model, load_split(tmp_path / "train.safetensors").subset(np.arange(8)), precision="no")
+    assert held_out.rows.tolist() == list(range(8))
+    assert np.allclose(held_out.outputs, outputs.numpy(), atol=1e-5)
+
+
+def test_a_deadline_already_past_trains_nothing_and_still_saves_the_checkpoint_it_started_from(tiny_model_folder,
+                                                                                              tmp_path):
+    from safetensors.torch import load_file
+
+    from fasthf.training.callbacks import Deadline
+    from fasthf.training.recipe import Stage, TrainSettings
+    from fasthf.training.stages import run_stage
+    from helpers import SENTIMENT_TASK
+
+    data = tiny_stage_data(tiny_model_folder, tmp_path)
+    metrics = run_stage(Stage(freeze_to=0, epochs=2, lr_max=1e-3), 1, tmp_path / "start", data, tmp_path / "stage",
+                        TrainSettings(batch_size=8), SENTIMENT_TASK, Deadline(0.0, 1.0, 1.0))
+    assert metrics["stopped_early"].startswith("stopped early at epoch 1 of 2, batch 1 of 4")
+    before, after = (load_file(next(folder.glob("*.safetensors"))) for folder in (tmp_path / "start", tmp_path / "stage" / "model"))
+    shared = [name for name in before if name in after and "classifier" not in name]
+    assert shared and all(np.array_equal(before[name].numpy(), after[name].numpy()) for name in shared)

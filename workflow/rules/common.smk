@@ -9,6 +9,7 @@ from fasthf.inputs.competition import Competition
 from fasthf.routes.kaggle import MISSING_CREDENTIALS, credentials_available
 from fasthf.routes.kernels import MISSING_OWNER, owner as kernel_owner
 from fasthf.training.recipe import TrainSettings
+from fasthf.training.time_plan import parse_duration, planned_seeds, read_plan, start_session
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
 # A slug alone names a preset: config/competitions/<slug>.yaml.
@@ -20,14 +21,35 @@ if config["encode"] == "group":  # one encoding per group: needs a group column,
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.
 # A chain's split is `fold<k>` (fold k held out) or, with `refit`, `refit` (every row trains; its test
 # outputs replace the folds' mean, while the folds keep the out-of-fold figure and the blend weights).
+# With `time_limit`, the plan (workflow/rules/plan.smk) sets the folds, the seeds and the last stage's epochs.
 MEMBERS = {member["name"]: member for member in ensemble_members(config)}
-FOLDS = config["folds"]
-CHAINS = [(name, seed, f"fold{fold}") for name, member in MEMBERS.items() for seed in member["seeds"]
-          for fold in range(FOLDS)]
-REFITS = [(name, seed, "refit") for name, member in MEMBERS.items() for seed in member["seeds"]] if config["refit"] else []
-# The chains that predict the test rows: the refits where there are, else the folds (never both: a fold's
-# test outputs would be computed only to be replaced by its refit's).
-PREDICTING = REFITS or CHAINS
+TIME_LIMIT = parse_duration(config["time_limit"])
+
+
+def run_shape():
+    """(folds, {member: seeds}, the last stage's epochs or None): the config's, or with `time_limit` the plan's.
+    `plan` is a Snakemake checkpoint: an input function asking before it has run makes Snakemake run it (and the
+    download, tokenizing and rates it needs), then expand the rest of the DAG from it."""
+    if TIME_LIMIT is None:
+        return config["folds"], {name: member["seeds"] for name, member in MEMBERS.items()}, None
+    chosen = read_plan(checkpoints.plan.get().output.plan)["chosen"]
+    seeds = {name: planned_seeds(member["seeds"], chosen["seeds"]) for name, member in MEMBERS.items()}
+    return chosen["folds"], seeds, chosen["epochs"]
+
+
+def chains():
+    folds, seeds, _ = run_shape()
+    return [(name, seed, f"fold{fold}") for name in MEMBERS for seed in seeds[name] for fold in range(folds)]
+
+
+def refits():
+    return [(name, seed, "refit") for name, seeds in run_shape()[1].items() for seed in seeds] if config["refit"] else []
+
+
+def predicting():
+    """The chains that predict the test rows: the refits where there are, else the folds (never both: a fold's
+    test outputs would be computed only to be replaced by its refit's)."""
+    return refits() or chains()
 
 # Members that fine-tune the same model share one copy of it and one set of tensors: both depend on the
 # model alone (the head's seed and max_length are the config's), so the first such member builds them.
@@ -40,6 +62,9 @@ RESULTS = config["results_dir"] or f"results/{COMPETITION.slug}"
 LOGS = f"{RESULTS}/logs"
 LEDGER = f"{RESULTS}/kaggle_submissions.jsonl"  # what happened on Kaggle: outside Snakemake's outputs, never lost
 MEMBER = f"{RESULTS}/{{member}}"
+PLAN = f"{RESULTS}/plan.json"    # with time_limit: what the time buys (workflow/rules/plan.smk)
+CLOCK = f"{RESULTS}/clock.json"  # with time_limit: the time spent on the run, session by session
+AFTER_PLAN = [PLAN] if TIME_LIMIT else []  # an input of every rule whose params read the plan
 CHAIN = f"{RESULTS}/{{member}}/seed{{seed}}/{{split}}"
 CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/{{split}}"
 ENSEMBLE = f"{RESULTS}/ensemble"
@@ -79,18 +104,28 @@ def stage_config(wildcards):
     return stages_of(wildcards)[int(wildcards.stage) - 1]
 
 
+def planned_stage(wildcards, input):
+    """The stage as the config states it, with `time_limit` its last stage's epochs as the plan chose."""
+    stage, epochs = dict(stage_config(wildcards)), run_shape()[2]
+    if epochs is not None and int(wildcards.stage) == len(stages_of(wildcards)):
+        stage["epochs"] = epochs
+    return stage
+
+
 def last_stage(wildcards, name="model"):
     """`name` in the chain's last stage folder: its checkpoint (what predict and export read) by default."""
     return f"{chain_dir(wildcards)}/stages/{len(stages_of(wildcards))}/{name}"
 
 
-def each_last_stage(name, chains=CHAINS):
-    """`name` in the last stage folder of every chain (of the ensemble, or of `chains`)."""
+def each_last_stage(name, chains):
+    """`name` in the last stage folder of every one of `chains`."""
     return [last_stage(SimpleNamespace(member=member, seed=seed, split=split), name) for member, seed, split in chains]
 
 
-# What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test)
-FIRST_CHAIN_MODEL = each_last_stage("model", PREDICTING[:1])[0]
+# What the bundle exports (an ensemble of one has one chain; with refit, the refit predicts test): the first
+# member's first seed, fold 0 or its refit, whatever a plan chooses.
+FIRST_CHAIN = (next(iter(MEMBERS)), next(iter(MEMBERS.values()))["seeds"][0], "refit" if config["refit"] else "fold0")
+FIRST_CHAIN_MODEL = each_last_stage("model", [FIRST_CHAIN])[0]
 
 
 def of_members_model(name):
@@ -113,8 +148,8 @@ def lr_find_result(wildcards):
     return f"{RESULTS}/{wildcards.member}/lr_find/lr_find.json" if stage_config(wildcards)["lr_max"] == "auto" else []
 
 
-def each_chain(pattern, chains=CHAINS):
-    """`pattern` (with {member}, {seed}, {split}) for every chain of the ensemble (or of `chains`)."""
+def each_chain(pattern, chains):
+    """`pattern` (with {member}, {seed}, {split}) for every one of `chains`."""
     return [pattern.format(member=member, seed=seed, split=split) for member, seed, split in chains]
 
 
@@ -124,24 +159,33 @@ def chain_params(chains):
             for member, seed, split in chains]
 
 
+def each_chain_stage(name):
+    """`name` in every stage folder of every chain the run trains (with time_limit, the plan's)."""
+    return [f"{chain_dir(SimpleNamespace(member=member, seed=seed, split=split))}/stages/{i}/{name}"
+            for member, seed, split in [*chains(), *refits()] for i in range(1, len(MEMBERS[member]["stages"]) + 1)]
+
+
 def chain_stage_metrics(wildcards):
     return [f"{chain_dir(wildcards)}/stages/{i}/metrics.json" for i in range(1, len(stages_of(wildcards)) + 1)]
 
 
 def describe_ensemble():
-    """How submit messages name the method: the model, or the ensemble's shape."""
-    seeds = sum(len(member["seeds"]) for member in MEMBERS.values())
+    """How submit messages name the method: the model, or the ensemble's shape (with time_limit, its plan's)."""
+    refit = ", refit" if config["refit"] else ""
+    if TIME_LIMIT:
+        return f"{', '.join(member['model'] for member in MEMBERS.values())}, planned for {config['time_limit']}{refit}"
+    folds, seeds = config["folds"], sum(len(member["seeds"]) for member in MEMBERS.values())
     if len(MEMBERS) == 1 and seeds == 1:
-        folds = f" x {FOLDS} folds" if FOLDS > 1 else ""
-        return f"{next(iter(MEMBERS.values()))['model']}{folds}{', refit' if REFITS else ''}"
-    return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {FOLDS} fold(s){', refit' if REFITS else ''})"
+        return f"{next(iter(MEMBERS.values()))['model']}{f' x {folds} folds' if folds > 1 else ''}{refit}"
+    return f"ensemble of {', '.join(MEMBERS)} ({seeds} seed(s), {folds} fold(s){refit})"
 
 
-def final_outputs():
+def final_outputs(wildcards=None):
+    """What a whole run makes (rule all's input; with time_limit, after the plan)."""
     outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/summary.csv", f"{ENSEMBLE}/members.csv",
-               *each_chain(f"{CHAIN}/stages.csv", [*CHAINS, *REFITS])]
+               *each_chain(f"{CHAIN}/stages.csv", [*chains(), *refits()])]
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
-    if len(CHAINS) == 1 and not COMPETITION.is_spans:  # the inference bundle holds one model (of rows, not spans yet)
+    if len(chains()) == 1 and not COMPETITION.is_spans:  # the inference bundle holds one model (of rows, not spans yet)
         outputs.append(f"{RESULTS}/bundle")
     if COMPETITION.route == "notebook":  # what Kaggle runs: the package and the kernel folder
         outputs += [f"{RESULTS}/package", f"{RESULTS}/kernel"]
@@ -151,6 +195,8 @@ def final_outputs():
 
 
 onstart:
+    if TIME_LIMIT:  # the clock runs while Snakemake does: a resumed run counts what it spent before
+        start_session(CLOCK, RESULTS)
     # Hours of training must not end in a failed upload: no credentials (or, for a notebook, no owner), no start.
     if config["submit"] and not credentials_available():
         raise WorkflowError(MISSING_CREDENTIALS)

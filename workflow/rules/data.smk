@@ -21,11 +21,12 @@ rule folds:
     input:
         train=rules.download.output.train,
         competition=rules.download.output.competition,
+        plan=AFTER_PLAN,
     output:
         folds=f"{RESULTS}/folds.csv",
         summary=report(f"{RESULTS}/folds_summary.csv", caption="../report/folds.rst", category="Data"),
     params:
-        folds=FOLDS,
+        folds=lambda wildcards, input: run_shape()[0],
         valid_fraction=config["valid_fraction"],
         seed=config["seed"],
     log:

@@ -31,9 +31,13 @@ rule summary:
         memory=rules.memory.output.counts,
         competition=rules.download.output.competition,
         receipt=rules.submit.output.receipt if config["submit"] else [],
+        plan=AFTER_PLAN,
+        stage_metrics=lambda wildcards: each_chain_stage("metrics.json") if TIME_LIMIT else [],
     output:
         table=report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="1. Summary"),
         page=f"{RESULTS}/summary.rst",  # the report's front page (workflow/report/workflow.rst includes it)
+    params:
+        clock=CLOCK,
     log:
         f"{LOGS}/summary.log",
     script:

@@ -7,7 +7,9 @@ rule package:
     """The weights whose test outputs the submission uses, the blend, the decision rule, memory, the tokenizers,
     the competition and fasthf as a wheel, in one folder that predicts any test file (fasthf.routes.package)."""
     input:
-        models=each_last_stage("model", PREDICTING),
+        models=lambda wildcards: each_last_stage("model", predicting()),
+        timing=lambda wildcards: each_chain(rules.predict.output.timing, predicting()),  # the measured rate
+        plan=AFTER_PLAN,
         tokenizers=[f"{RESULTS}/{BUILDS_FOR[member]}/pretrained" for member in MEMBERS],
         tensors=[f"{RESULTS}/{BUILDS_FOR[member]}/tensors/summary.json" for member in MEMBERS],
         metrics=rules.ensemble.output.metrics,
@@ -16,11 +18,13 @@ rule package:
     output:
         directory(f"{RESULTS}/package"),
     params:
-        chains=chain_params(PREDICTING),
+        chains=lambda wildcards, input: chain_params(predicting()),
         members=list(MEMBERS),
         memory=config["memory"],
         prediction={"batch_size": config["eval_batch_size"], "mixed_precision": config["mixed_precision"]},
         username=config["notebook"]["username"],
+        runtime_limit=config["notebook"]["runtime_limit"],
+        hidden_test_rows=config["notebook"]["hidden_test_rows"],
     log:
         f"{LOGS}/package.log",
     script:

@@ -24,10 +24,11 @@ rule predict:
 rule ensemble:
     """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
-        held_out=each_last_stage("valid_outputs.csv"),
-        stages=each_chain(f"{CHAIN}/stages.csv", [*CHAINS, *REFITS]),
-        test=each_chain(rules.predict.output.test, PREDICTING),
-        timing=each_chain(rules.predict.output.timing, PREDICTING),
+        held_out=lambda wildcards: each_last_stage("valid_outputs.csv", chains()),
+        stages=lambda wildcards: each_chain(f"{CHAIN}/stages.csv", [*chains(), *refits()]),
+        test=lambda wildcards: each_chain(rules.predict.output.test, predicting()),
+        timing=lambda wildcards: each_chain(rules.predict.output.timing, predicting()),
+        plan=AFTER_PLAN,
         train=rules.download.output.train,
         test_file=rules.download.output.test,  # a span task's texts, to read its outputs per unit
         folds=rules.folds.output.folds,
@@ -41,10 +42,10 @@ rule ensemble:
         test=f"{ENSEMBLE}/test_outputs.csv",
         metrics=f"{ENSEMBLE}/metrics.json",
     params:
-        chains=chain_params(CHAINS),
-        trained=chain_params([*CHAINS, *REFITS]),
-        predicting=chain_params(PREDICTING),
-        refit=bool(REFITS),
+        chains=lambda wildcards, input: chain_params(chains()),
+        trained=lambda wildcards, input: chain_params([*chains(), *refits()]),
+        predicting=lambda wildcards, input: chain_params(predicting()),
+        refit=bool(config["refit"]),
         class_offsets=config["class_offsets"],
     log:
         f"{LOGS}/ensemble.log",
@@ -89,15 +90,15 @@ rule export:
     """Inference bundle of an ensemble of one: the last stage's weights (safetensors), tokenizer, task and labels."""
     input:
         model=FIRST_CHAIN_MODEL,
-        pretrained=f"{RESULTS}/{CHAINS[0][0]}/pretrained",
-        tensors=f"{RESULTS}/{CHAINS[0][0]}/tensors/summary.json",  # the max_length the model was trained with
+        pretrained=f"{RESULTS}/{FIRST_CHAIN[0]}/pretrained",
+        tensors=f"{RESULTS}/{FIRST_CHAIN[0]}/tensors/summary.json",  # the max_length the model was trained with
         competition=rules.download.output.competition,
     output:
         directory(f"{RESULTS}/bundle"),
     params:
         info={
-            "model": MEMBERS[CHAINS[0][0]]["model"],
-            "stages": len(MEMBERS[CHAINS[0][0]]["stages"]),
+            "model": MEMBERS[FIRST_CHAIN[0]]["model"],
+            "stages": len(MEMBERS[FIRST_CHAIN[0]]["stages"]),
         },
     log:
         f"{LOGS}/export.log",

@@ -35,6 +35,7 @@ rule train_stage:
         previous=checkpoint_before,
         lr_find=lr_find_result,
         competition=rules.download.output.competition,
+        plan=AFTER_PLAN,
     output:
         model=directory(f"{CHAIN}/stages/{{stage}}/model"),
         metrics=f"{CHAIN}/stages/{{stage}}/metrics.json",
@@ -61,9 +62,10 @@ rule train_stage:
     resources:
         **TRAIN_RESOURCES,
     params:
-        stage=stage_config,
+        stage=planned_stage,
         settings=train_settings,
         torch_threads=config["torch_threads"],
+        clock=CLOCK if TIME_LIMIT else None,  # with time_limit, the stage stops early by the plan's deadline
     log:
         f"{CHAIN_LOGS}/stage_{{stage}}.log",
     script:

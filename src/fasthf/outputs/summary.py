@@ -6,6 +6,7 @@ import pandas as pd
 
 from fasthf.inputs.competition import Competition
 from fasthf.tasks import Task
+from fasthf.training.time_plan import format_duration
 
 
 def summary_rows(competition: Competition, task: Task, metrics: dict, members: pd.DataFrame, memory: pd.Series,
@@ -37,6 +38,15 @@ def summary_rows(competition: Competition, task: Task, metrics: dict, members: p
             ("test outputs", metrics.get("test_outputs", "the mean of the folds' models")),
             ("memory", memory_text),
             ("public score", public)]
+
+
+def plan_rows(plan: dict, spent_s: float, stopped: list[str]) -> list[tuple[str, str]]:
+    """With a time limit: what the plan chose and why, its predicted end against the time spent, and the stages
+    the limit stopped early."""
+    return [("time limit", f"{format_duration(plan['time_limit_s'])}: {plan['why']}"),
+            ("time, planned and spent", f"predicted to end at {format_duration(plan['predicted_end_s'])}; "
+                                        f"{format_duration(spent_s)} spent when this summary was written"),
+            ("stages stopped early", "; ".join(stopped) if stopped else "none")]
 
 
 def front_page_rst(rows: list[tuple[str, str]]) -> str:

@@ -1,11 +1,11 @@
 """fastai callbacks of a training stage: autocast on any device, a moving average of the weights, the
-held-out outputs of the last validation pass, and progress as log lines."""
+held-out outputs of the last validation pass, progress as log lines, and a stop in time (config time_limit)."""
 from __future__ import annotations
 
 import time
 
 import torch
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback, CancelFitException, CancelTrainException
 from fastai.torch_core import to_float
 
 from fasthf.models.precision import Precision
@@ -179,3 +179,40 @@ class LogProgress(Callback):
     def _log_epoch(self, values):
         epoch, *rest = values  # fastai counts epochs from 0
         self.write(" | ".join([str(epoch + 1), *(f"{v:.4f}" if isinstance(v, float) else str(v) for v in rest)]))
+
+
+class Deadline(Callback):
+    """Ends a stage in time (config `time_limit`): before each training batch, when that batch (at the mean time
+    of this stage's batches so far, `batch_s` before the first) and a validation pass (`validate_s`) would end
+    past `deadline` (a `time.time()`), the epoch's training ends there; fastai then validates as after any epoch
+    (so the held-out outputs are those of the weights saved) and the fit ends. `stopped` says where and why."""
+    order = 5
+
+    def __init__(self, deadline: float, batch_s: float, validate_s: float, now=time.time):
+        self.deadline, self.batch_s, self.validate_s, self.now = deadline, batch_s, validate_s, now
+        self.stopped: str | None = None
+
+    def before_fit(self):
+        self.stopped, self.batches, self.seconds = None, 0, 0.0
+
+    def before_epoch(self):
+        if self.stopped:
+            raise CancelFitException()
+
+    def before_batch(self):
+        if not self.training:
+            return
+        now = self.now()
+        self.started = now
+        mean = self.seconds / self.batches if self.batches else self.batch_s
+        if now + mean + self.validate_s > self.deadline:
+            left = max(self.deadline - now, 0)
+            self.stopped = (f"stopped early at epoch {self.epoch + 1} of {self.n_epoch}, batch {self.iter + 1} of "
+                            f"{self.n_iter}: {left:.0f} s left before the time limit's training deadline, a batch "
+                            f"takes {mean:.1f} s and a validation pass {self.validate_s:.0f} s")
+            raise CancelTrainException()
+
+    def after_batch(self):
+        if self.training:
+            self.batches += 1
+            self.seconds += self.now() - self.started

@@ -30,7 +30,7 @@ from fasthf.models.architectures import CheckpointError, SequenceClassifier, lay
 from fasthf.models.precision import choose_precision
 from fasthf.models.shared_head import SpanModel, with_span_head
 from fasthf.tasks import Task
-from fasthf.training.callbacks import Autocast, LogProgress, ValidOutputs, WeightAverage
+from fasthf.training.callbacks import Autocast, Deadline, LogProgress, ValidOutputs, WeightAverage
 from fasthf.training.distributed import ShardedDL, WholeSplitDL, in_distributed_launch, is_main_process, run_launched
 from fasthf.training.evaluation import pyplot
 from fasthf.training.recipe import Stage, TrainSettings
@@ -141,11 +141,15 @@ def find_lr(stage: Stage, checkpoint: str | Path, data: FoldData, out_dir: str |
 
 
 def train_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
-                out_dir: str | Path, settings: TrainSettings, task: Task, torch_threads: int | None = None) -> None:
-    """One stage in this process, or with `stage.devices > 1` data-parallel over that many processes."""
+                out_dir: str | Path, settings: TrainSettings, task: Task, torch_threads: int | None = None,
+                deadline: Deadline | None = None) -> None:
+    """One stage in this process, or with `stage.devices > 1` data-parallel over that many processes (which
+    do not stop early: every rank would have to stop at the same batch)."""
     if stage.devices <= 1:
-        run_stage(stage, index, previous_checkpoint, data, out_dir, settings, task)
+        run_stage(stage, index, previous_checkpoint, data, out_dir, settings, task, deadline)
         return
+    if deadline is not None:
+        log.warning("stage %d: data-parallel stages do not stop early at the time limit", index)
     log.info("stage %d: data-parallel over %d processes (accelerate launch)", index, stage.devices)
     run_launched(stage.devices, {"stage": dataclasses.asdict(stage), "index": index,
                                  "previous": str(previous_checkpoint), "data": dataclasses.asdict(data),
@@ -175,9 +179,10 @@ def fit_distributed(learn: Learner, stage: Stage, lr) -> None:
 
 
 def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: FoldData,
-              out_dir: str | Path, settings: TrainSettings, task: Task) -> dict:
+              out_dir: str | Path, settings: TrainSettings, task: Task, deadline: Deadline | None = None) -> dict:
     """Train one stage from `previous_checkpoint`; write its files (`fasthf.training.stage_report`): checkpoint,
-    metrics, history, layer groups, loss plot and the outputs of its last validation pass.
+    metrics, history, layer groups, loss plot and the outputs of its last validation pass. With a `deadline`
+    (config time_limit) the stage may end early, at a batch, validated and saved as after any epoch.
 
     Seeded per stage, so a stage rerun after a crash repeats exactly what an uninterrupted run does.
     """
@@ -192,7 +197,7 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
              sum(g["parameters"] for g in groups if g["trainable"]), sum(g["parameters"] for g in groups),
              stage.epochs, lr, stage.moms)
     valid_outputs = ValidOutputs(task.activation)
-    learn.add_cb(valid_outputs)
+    learn.add_cbs([valid_outputs, *([deadline] if deadline else [])])
     started = time.time()
     if in_distributed_launch():
         fit_distributed(learn, stage, lr)
@@ -201,5 +206,8 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     else:
         learn.fit_one_cycle(stage.epochs, lr_max=lr, moms=stage.moms)
     seconds = time.time() - started
+    stopped = deadline.stopped if deadline else None
+    if stopped:
+        log.warning("%s: %s", label, stopped)
     return write_stage_files(Path(out_dir), learn, stage, index, lr, groups, valid_outputs.outputs(), seconds,
-                             data.holds_out, settings, task)
+                             data.holds_out, settings, task, stopped)
