@@ -12,7 +12,8 @@ from fasthf.outputs.decisions import ClassOffsets
 from fasthf.outputs.memory import apply_memory
 from fasthf.outputs.prediction import predict_probs
 from fasthf.outputs.submission import make_submission
-from fasthf.routes.package import PACKAGE_JSON, PackageError, apply_package, build_package, read_package
+from fasthf.routes.package import (PACKAGE_JSON, PackageError, apply_package, build_package, measured_rate, read_package,
+                                   runtime_verdict)
 from helpers import SENTIMENT_TASK, label_names, sentiment
 
 COMPETITION = sentiment()[0]
@@ -79,6 +80,39 @@ def test_a_hidden_test_of_another_size_and_order_gets_an_answer_for_every_id(pac
     on_public = apply_package(folder, competition_files["test"], competition_files["sample_submission"], tmp_path / "p.csv")
     both = on_public.merge(got, on="PhraseId", suffixes=("", "_hidden"))
     assert len(both) == len(public) and (both.Sentiment == both.Sentiment_hidden).all()
+
+
+def test_the_prediction_rate_counts_every_chain_the_package_runs():
+    timings = [{"test": {"rows": 3000, "seconds": 40.0}}, {"test": {"rows": 3000, "seconds": 20.0}}]
+    assert measured_rate(timings) == {"rows": 3000, "seconds": 60.0, "rows_per_s": 50.0}
+
+
+def test_whether_the_hidden_test_fits_the_runtime_limit_is_said_at_the_measured_rate():
+    rate = {"rows_per_s": 50.0}
+    assert runtime_verdict(rate, 900_000, 9 * 3600) == (True, "the hidden test's 900000 rows would take about 5h 00m at "
+                                                        "the 50.0 test rows a second measured where the package was "
+                                                        "built: within the runtime limit of 9h 00m")
+    fits, said = runtime_verdict(rate, 2_000_000, 9 * 3600)
+    assert fits is False and "11h 06m" in said and "PAST the runtime limit of 9h 00m" in said
+    fits, said = runtime_verdict(rate, None, 9 * 3600)
+    assert fits is None and said.startswith("the hidden test's size is not given (notebook.hidden_test_rows)")
+
+
+def test_applying_a_package_says_when_it_expects_to_end(package, competition_files, tmp_path, caplog):
+    import json
+    import logging
+    import shutil
+
+    folder = tmp_path / "timed-package"
+    shutil.copytree(package[0], folder)
+    info = json.loads((folder / PACKAGE_JSON).read_text())
+    info["prediction"]["rows_per_s"] = 100.0
+    (folder / PACKAGE_JSON).write_text(json.dumps(info))
+    with caplog.at_level(logging.INFO, logger="fasthf"):
+        apply_package(folder, competition_files["test"], competition_files["sample_submission"], tmp_path / "s.csv")
+    said = caplog.text
+    assert "at the 100.0 test rows a second measured where the package was built: about" in said
+    assert said.count("expected end") == 1 + len(info["chains"])  # at the start, and after each chain
 
 
 def test_the_package_holds_json_safetensors_csv_and_the_wheel_only(package):

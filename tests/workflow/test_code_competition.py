@@ -2,6 +2,7 @@
 the kernel's script, run as Kaggle runs it (a fresh process, the internet unreachable, a hidden test file of
 another size and order), answers every id and agrees with the pipeline on the public rows; with `submit`, the
 route goes through the stand-in kaggle CLI once, and a crash between push and submit repeats nothing."""
+import json
 import os
 import shutil
 import subprocess
@@ -66,6 +67,9 @@ def test_the_run_ends_with_the_package_and_a_kernel_folder_that_runs_offline(run
     meta = yaml.safe_load((results / "kernel" / "kernel-metadata.json").read_text())
     assert meta["enable_internet"] is False and meta["competition_sources"] == [SLUG]
     assert (results / "package" / "fasthf-package.json").is_file() and list((results / "package").glob("*.whl"))
+    prediction = json.loads((results / "package" / "fasthf-package.json").read_text())["prediction"]
+    assert prediction["rows_per_s"] > 0 and prediction["fits_runtime_limit"] is None  # the preset gives no hidden size
+    assert prediction["hidden_test"].startswith("the hidden test's size is not given")
     assert not (results / "submission_receipt.json").exists()  # submit: false stops before any upload
 
 
@@ -79,6 +83,7 @@ def test_the_kernel_answers_a_hidden_test_offline_and_agrees_on_the_public_rows(
     root = kaggle_input(tmp_path / "input", workdir, layout, hidden)
     log = as_kaggle_runs_it(workdir, root, tmp_path / "working", tmp_path)
     assert "chain 1 of 1" in log and "wrote" in log
+    assert "test rows a second measured where the package was built: about" in log and "expected end" in log
     submission = pd.read_csv(tmp_path / "working" / "submission.csv")
     assert submission.id.tolist() == hidden.id.tolist() and submission.target.notna().all()
     ours = pd.read_csv(workdir / "results" / SLUG / "submission.csv")

@@ -3,7 +3,8 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import folder_size, read_json
 from fasthf.logs import job_log
 from fasthf.routes.kernels import DATASET_METADATA, dataset_metadata, owner
-from fasthf.routes.package import build_package, remembered_table
+from fasthf.routes.package import build_package, measured_rate, remembered_table, runtime_verdict
+from fasthf.training.time_plan import parse_duration
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
@@ -17,8 +18,12 @@ with job_log(snakemake.log[0]):
     # memory of spans is still to come (the pipeline's memory job passes a span task's outputs on as they are)
     memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory and not task.per_token \
         else None
+    rate = measured_rate([read_json(path) for path in snakemake.input.timing])
+    fits, verdict = runtime_verdict(rate, snakemake.params.hidden_test_rows, parse_duration(snakemake.params.runtime_limit))
+    (print if fits is not False else lambda text: print(f"WARNING: {text}"))(verdict)
     info = build_package(snakemake.output[0], competition, task, chains, members, metrics["weights"],
-                         metrics.get("decision"), memory, snakemake.params.prediction,
+                         metrics.get("decision"), memory,
+                         {**snakemake.params.prediction, **rate, "hidden_test": verdict, "fits_runtime_limit": fits},
                          {DATASET_METADATA: dataset_metadata(competition.slug, owner(snakemake.params.username))})
     size = folder_size(snakemake.output[0])
     print(f"package {snakemake.output[0]}: {len(info['chains'])} chain(s), {size / 1e6:.1f} MB, fasthf {info['fasthf']}; "

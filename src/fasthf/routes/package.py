@@ -31,6 +31,7 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import atomic_dir, read_json, write_json
 from fasthf.outputs.table import output_columns
 from fasthf.routes.bundle import is_model_file
+from fasthf.training.time_plan import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,26 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
     return info
 
 
+def measured_rate(timings: list[dict]) -> dict:
+    """The package's prediction rate where it was built: test rows a second through every chain it runs (each
+    chain reads every row), from the predict jobs' timings (`predict.json`)."""
+    rows, seconds = timings[0]["test"]["rows"], sum(timing["test"]["seconds"] for timing in timings)
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / max(seconds, 1e-9), 2)}
+
+
+def runtime_verdict(rate: dict, hidden_rows: int | None, limit_s: float) -> tuple[bool | None, str]:
+    """(whether the hidden test fits the competition's runtime limit at `rate`, or None where its size is not
+    given; what to tell the user). Kaggle's machine is not this one: the figure is a guide, not a promise."""
+    speed = f"{rate['rows_per_s']:.1f} test rows a second measured where the package was built"
+    if not hidden_rows:
+        return None, (f"the hidden test's size is not given (notebook.hidden_test_rows), so whether it fits the "
+                      f"runtime limit of {format_duration(limit_s)} is not known; the package predicts {speed}")
+    expected = hidden_rows / rate["rows_per_s"]
+    fits = expected <= limit_s
+    return fits, (f"the hidden test's {hidden_rows} rows would take about {format_duration(expected)} at the {speed}: "
+                  f"{'within' if fits else 'PAST'} the runtime limit of {format_duration(limit_s)}")
+
+
 def remembered_table(competition: Competition, task, train_path) -> pd.DataFrame:
     """What memory knows: per distinct training text, the mean of its targets as outputs."""
     from fasthf.outputs.memory import remembered
@@ -177,8 +198,9 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         else:  # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
             predicted = by_row_number(split, probs).numpy().astype(np.float64)
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
-        log.info("chain %d of %d (%s): %d texts in %.1f s", i, len(info["chains"]), chain_name(chain), len(test),
-                 time.time() - started)
+        seconds = time.time() - started
+        log.info("chain %d of %d (%s): %d texts in %.1f s; expected end %s", i, len(info["chains"]), chain_name(chain),
+                 len(test), seconds, time.strftime("%H:%M:%S", time.localtime(time.time() + seconds * (len(info["chains"]) - i))))
     return outputs
 
 
@@ -228,6 +250,11 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
     test = competition.read_test(test_path)
     sample = competition.read_sample(sample_path)
     log.info("%s: %d test texts, %d chains", competition.slug, len(test), len(info["chains"]))
+    measured = info["prediction"].get("rows_per_s")
+    if measured:  # what the kernel's log promises, from the rate the package measured where it was built
+        seconds = len(test) / measured
+        log.info("at the %.1f test rows a second measured where the package was built: about %s, expected end %s",
+                 measured, format_duration(seconds), time.strftime("%H:%M:%S", time.localtime(time.time() + seconds)))
     predicted = chain_outputs(folder, info, competition, task, test, device, precision)
     texts = test[task.text].astype(str).tolist() if task.per_token else []
     outputs = with_memory(folder, info, competition, task, test, blended(info, task, predicted, texts))
