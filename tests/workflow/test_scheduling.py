@@ -33,7 +33,10 @@ def test_heavy_jobs_declare_threads_memory_runtime_and_gpu_from_config(tmp_path)
     demo = yaml.safe_load((workdir / "config" / "demo.yaml").read_text())
     (workdir / "resources.yaml").write_text(yaml.safe_dump({**demo, "resources": config}))
     blocks = job_blocks(dry_run(workdir, "--cores", "4", configfile="resources.yaml"))
-    for rule, kind in HEAVY.items():
+    # with a time limit, the rates are measured as the stages train (the jobs after the plan wait for it)
+    blocks["rates"] = job_blocks(dry_run(workdir, "--cores", "4", "--config", "time_limit=1h",
+                                         configfile="resources.yaml"))["rates"]
+    for rule, kind in {**HEAVY, "rates": "train"}.items():
         declared = config[kind]
         block = blocks[rule]
         assert f"threads: {declared['threads']}" in block, (rule, block)
@@ -98,7 +101,8 @@ def test_jobs_without_network_switch_the_hub_off():
 HEAVY_LIBRARIES = {"torch", "transformers", "fastai"}
 NOT_IMPORTED = {**{job: HEAVY_LIBRARIES for job in ("download", "folds", "stages_table", "ensemble",
                                                     "memory", "submission", "summary", "export", "package", "kernel",
-                                                    "upload_package", "push_kernel", "run_kernel", "submit_notebook")},
+                                                    "upload_package", "push_kernel", "run_kernel", "submit_notebook",
+                                                    "plan")},
                 "predict": {"fastai"}}
 
 
