@@ -9,7 +9,8 @@ from fasthf.inputs.competition import Competition
 from fasthf.routes.kaggle import MISSING_CREDENTIALS, credentials_available
 from fasthf.routes.kernels import MISSING_OWNER, owner as kernel_owner
 from fasthf.training.recipe import TrainSettings
-from fasthf.training.time_plan import parse_duration, planned_seeds, read_plan, start_session
+from fasthf.io import read_json
+from fasthf.training.time_plan import parse_duration, planned_seeds, start_session
 
 # The competition as data: files, columns, task, metric, submission form (config `competition`).
 # A slug alone names a preset: config/competitions/<slug>.yaml.
@@ -32,7 +33,7 @@ def run_shape():
     download, tokenizing and rates it needs), then expand the rest of the DAG from it."""
     if TIME_LIMIT is None:
         return config["folds"], {name: member["seeds"] for name, member in MEMBERS.items()}, None
-    chosen = read_plan(checkpoints.plan.get().output.plan)["chosen"]
+    chosen = read_json(checkpoints.plan.get().output.plan)["chosen"]
     seeds = {name: planned_seeds(member["seeds"], chosen["seeds"]) for name, member in MEMBERS.items()}
     return chosen["folds"], seeds, chosen["epochs"]
 

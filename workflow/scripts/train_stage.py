@@ -9,7 +9,7 @@ from fasthf.threads import set_threads
 from fasthf.training.callbacks import Deadline
 from fasthf.training.recipe import Stage, TrainSettings
 from fasthf.training.stages import train_stage
-from fasthf.training.time_plan import read_plan, stage_deadline
+from fasthf.training.time_plan import stage_deadline
 
 with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
@@ -21,7 +21,7 @@ with job_log(snakemake.log[0]):
     settings = TrainSettings(**snakemake.params.settings)
     deadline = None
     if snakemake.params.clock:  # time_limit: stop early rather than run past the plan's training deadline
-        deadline = Deadline(*stage_deadline(read_plan(snakemake.input.plan[0]), snakemake.params.clock,
+        deadline = Deadline(*stage_deadline(read_json(snakemake.input.plan[0]), snakemake.params.clock,
                                             snakemake.wildcards.member, settings.batch_size))
     train_stage(stage, int(snakemake.wildcards.stage), snakemake.input.previous, data,
                 Path(snakemake.output.metrics).parent, settings, task, snakemake.params.torch_threads, deadline)

@@ -143,6 +143,11 @@ def runtime_verdict(rate: dict, hidden_rows: int | None, limit_s: float) -> tupl
                   f"{'within' if fits else 'PAST'} the runtime limit of {format_duration(limit_s)}")
 
 
+def clock_in(seconds: float) -> str:
+    """The time of day `seconds` from now, as a kernel's log says when it expects to end."""
+    return time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+
+
 def remembered_table(competition: Competition, task, train_path) -> pd.DataFrame:
     """What memory knows: per distinct training text, the mean of its targets as outputs."""
     from fasthf.outputs.memory import remembered
@@ -200,7 +205,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
         seconds = time.time() - started
         log.info("chain %d of %d (%s): %d texts in %.1f s; expected end %s", i, len(info["chains"]), chain_name(chain),
-                 len(test), seconds, time.strftime("%H:%M:%S", time.localtime(time.time() + seconds * (len(info["chains"]) - i))))
+                 len(test), seconds, clock_in(seconds * (len(info["chains"]) - i)))
     return outputs
 
 
@@ -254,7 +259,7 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
     if measured:  # what the kernel's log promises, from the rate the package measured where it was built
         seconds = len(test) / measured
         log.info("at the %.1f test rows a second measured where the package was built: about %s, expected end %s",
-                 measured, format_duration(seconds), time.strftime("%H:%M:%S", time.localtime(time.time() + seconds)))
+                 measured, format_duration(seconds), clock_in(seconds))
     predicted = chain_outputs(folder, info, competition, task, test, device, precision)
     texts = test[task.text].astype(str).tolist() if task.per_token else []
     outputs = with_memory(folder, info, competition, task, test, blended(info, task, predicted, texts))

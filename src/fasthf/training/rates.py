@@ -61,12 +61,12 @@ def per_second(stamps: list[float], batch_size: int, warmup: int) -> float:
 
 
 def measure_rates(checkpoint: str | Path, train_tensors: str | Path, test_tensors: str | Path,
-                  settings: TrainSettings, task: Task, freeze_tos: list[int] = (0,), batches: int = 10, warmup: int = 2,
-                  started: float | None = None) -> Rates:
+                  settings: TrainSettings, task: Task, freeze_tos: list[int] = (0,), batches: int = 10,
+                  warmup: int = 2) -> Rates:
     """Train `warmup + batches + 1` batches of a random sample (every layer trainable, the weights thrown away)
     and validate `batches + 2` batches of another; then, for each other state of `freeze_tos` (the member's
-    stages'), train a few batches in it; `started`: seconds this job took to start (else measured from its
-    process's start)."""
+    stages'), train a few batches in it. A job's start is this process's age once the model and tensors are
+    loaded (where /proc does not say, the loading alone)."""
     began = time.perf_counter()
     split, test = load_split(train_tensors), load_split(test_tensors)
     rng = np.random.default_rng(settings.seed)
@@ -77,7 +77,7 @@ def measure_rates(checkpoint: str | Path, train_tensors: str | Path, test_tensor
                                                  head=train.head), settings, checkpoint)
     learn = build_learner(make_dataloaders(train, valid, settings), model, settings, task, progress="none")
     age = process_age()
-    startup = started if started is not None else (age if age is not None else time.perf_counter() - began)
+    startup = age if age is not None else time.perf_counter() - began
     learn.unfreeze()
     learn.logger = lambda values: None  # the throwaway epoch's figures mean nothing
     times = BatchTimes()

@@ -10,13 +10,14 @@ predicting chain's test rows, and a job's start for each light job at the end (t
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from fasthf.io import read_json, write_json
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)\s*$")
 SECONDS_IN = {"s": 1, "m": 60, "h": 3600}
@@ -170,10 +171,6 @@ def planned_seeds(configured: list[int], count: int) -> list[int]:
     return seeds
 
 
-def read_plan(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text())
-
-
 # The clock: time spent on a run across its sessions (each `snakemake` start), so that a resumed run neither
 # forgets what it spent nor counts the hours it lay killed.
 
@@ -194,18 +191,17 @@ def start_session(path: str | Path, results: str | Path, now: float | None = Non
     """Open a session in `path` (clock.json): the last one's end is the last change under `results` (a run
     killed with -9 leaves no end of its own), a new one starts now."""
     path, now = Path(path), time.time() if now is None else now
-    sessions = json.loads(path.read_text()) if path.exists() else []
+    sessions = read_json(path) if path.exists() else []
     if sessions and sessions[-1].get("end") is None:
         changed = last_change(results) or sessions[-1]["start"]
         sessions[-1]["end"] = min(max(changed, sessions[-1]["start"]), now)
     sessions.append({"start": now, "end": None})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(sessions, indent=1))
+    write_json(path, sessions)  # whole or not at all: a run may be killed at any moment
     return sessions
 
 
 def spent_seconds(path: str | Path, now: float | None = None) -> float:
     """Seconds spent on the run: every closed session's length and the open one's so far."""
     now = time.time() if now is None else now
-    sessions = json.loads(Path(path).read_text()) if Path(path).exists() else []
+    sessions = read_json(path) if Path(path).exists() else []
     return sum((now if s["end"] is None else s["end"]) - s["start"] for s in sessions)
