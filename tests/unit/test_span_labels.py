@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from fasthf.inputs.data import DataError
-from fasthf.inputs.span_labels import (Span, bio_of_spans, spans_by_document, spans_of_answer_starts,
-                                       spans_of_bio, spans_of_bio_records, spans_of_locations, spans_of_substrings,
-                                       text_of_tokens)
+from fasthf.inputs.span_labels import (Span, spans_by_document, spans_of_answer_starts, spans_of_locations,
+                                       spans_of_substrings)
+from fasthf.inputs.token_records import bio_of_spans, spans_of_bio, spans_of_bio_records, text_of_tokens
 
 
 # each competition's columns, as its description names them
@@ -242,7 +242,7 @@ def test_pii_round_trip_keeps_adjacent_spans_of_one_type_apart():
 def test_pii_i_tag_after_o_or_another_type_starts_a_span_and_is_counted(caplog):
     offsets = [(0, 4), (5, 9), (10, 14), (15, 19)]
     labels = ["O", "I-STREET_ADDRESS", "I-PHONE_NUM", "I-PHONE_NUM"]
-    with caplog.at_level(logging.INFO, logger="fasthf.inputs.span_labels"):
+    with caplog.at_level(logging.INFO, logger="fasthf.inputs.token_records"):
         spans = spans_of_bio(labels, offsets)
     assert spans == [Span(5, 9, "STREET_ADDRESS"), Span(10, 19, "PHONE_NUM")]
     assert "2 span(s) begin with an I- tag" in caplog.text

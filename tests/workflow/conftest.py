@@ -34,7 +34,8 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def preset_runs(tmp_path_factory, tiny_model_folder):
-    """Each preset on its fixture, killed once and resumed; two presets at a time, a core each.
+    """Each preset on its fixture (one of them killed once and resumed: presets.KILLED); two presets at a time, a
+    core each.
 
     The model is a tiny random BERT (`--config model=`, as a user picks another model): the chain, its
     files and forms are under test here (tests/workflow/test_presets.py; the code competitions' package and kernel
@@ -42,10 +43,10 @@ def preset_runs(tmp_path_factory, tiny_model_folder):
     gives each preset's time with its own model)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from presets import SLUGS, run_preset_killed_and_resumed
+    from presets import SLUGS, run_preset
 
     model = tiny_model_folder("bert")
     workdirs = {slug: copy_workflow(tmp_path_factory.mktemp(slug)) for slug in SLUGS}
     with ThreadPoolExecutor(2) as pool:
-        runs = pool.map(lambda slug: run_preset_killed_and_resumed(workdirs[slug], slug, model), SLUGS)
+        runs = pool.map(lambda slug: run_preset(workdirs[slug], slug, model), SLUGS)
         return dict(zip(SLUGS, runs))

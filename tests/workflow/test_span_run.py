@@ -156,3 +156,47 @@ def test_the_notes_preset_answers_each_pair_with_character_locations_in_its_note
     for key, cell in zip(submission.id, submission.location):
         for start, end in parse_locations(cell):
             assert 0 <= start < end <= len(notes[key])
+
+
+PII = "pii-detection-removal-from-educational-data"
+
+
+def test_the_essays_preset_answers_typed_spans_a_row_per_labelled_token_and_its_package_answers_unseen_essays(
+        tmp_path, tiny_model_folder):
+    """Records of given tokens read from JSON, typed BIO spans (names, emails, URLs, ids), essays past
+    max_length read in windows, decoded per given token, scored by micro F5 and written a row per labelled
+    token; the package answers essays it never saw, offline, in the test file's order."""
+    from fasthf.outputs.submission import validate_submission_file
+
+    (tmp_path / "work").mkdir()
+    workdir = copy_workflow(tmp_path / "work", {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    results, data = workdir / "results" / PII, workdir / "data" / PII
+    preset_run(workdir, PII, tiny_model_folder("bert"), "max_length=64", configs=["config/one-stage.yaml"])
+    metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
+    assert metrics["metric"] == "micro_f5" and metrics["task"] == "spans" and metrics["decision"]["rule"] == "threshold"
+    preprocessed = next(results.glob("logs/*/preprocess.log")).read_text()
+    assert '"windowed": 0' not in preprocessed  # the long essay, at least, was read in windows
+    competition, task = Competition.load(data / "competition.json")
+    assert task.types == ["EMAIL", "ID_NUM", "NAME_STUDENT", "URL_PERSONAL"]
+    test = competition.read_test(data / "test.json")
+    texts = dict(zip(test.document, task.texts(test)))
+    submission = pd.read_csv(results / "submission.csv", dtype=str, keep_default_na=False)
+    assert submission.columns.tolist() == ["row_id", "document", "token", "label"]
+    assert submission.row_id.tolist() == [str(k) for k in range(len(submission))]
+    assert set(submission.document) <= set(test.document) and set(submission.label) <= set(task.tag_names[1:])
+    for document, token in zip(submission.document, submission.token):
+        assert 0 <= int(token) < len(texts[document].units)
+    assert validate_submission_file(results / "submission.csv", data / "sample_submission.csv", competition, task) == []
+
+    unseen = pd.read_json(data / "test.json").iloc[::-1].assign(document=lambda f: f.document + 1000)
+    unseen.to_json(tmp_path / "unseen.json", orient="records")
+    done = subprocess.run([sys.executable, "-m", "fasthf", "apply-package", str(results / "package"), "--test",
+                           str(tmp_path / "unseen.json"), "--sample", str(data / "sample_submission.csv"), "--out",
+                           str(tmp_path / "unseen.csv")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    answered = pd.read_csv(tmp_path / "unseen.csv", dtype=str, keep_default_na=False)
+    order = [d for d in answered.document.drop_duplicates()]
+    assert order == [d for d in unseen.document.astype(str) if d in set(order)]  # the test file's order
+    expected = submission.assign(document=lambda f: (f.document.astype(int) + 1000).astype(str))
+    by_document = lambda f: {d: g[["token", "label"]].values.tolist() for d, g in f.groupby("document")}  # noqa: E731
+    assert by_document(answered) == by_document(expected)  # the same answers as the pipeline's

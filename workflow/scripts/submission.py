@@ -10,7 +10,7 @@ with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
     test = competition.read_test(snakemake.input.test)
     if task.per_token:  # a span task: each text's spans decoded from its units (fasthf.outputs.span_ensemble)
-        outputs = answers(task, test[task.text].astype(str).tolist(), TokenOutputs.read(snakemake.input.predictions))
+        outputs = answers(task, task.texts(test), TokenOutputs.read(snakemake.input.predictions))
     else:
         outputs = read_in_file_order(snakemake.input.predictions, len(test))
     sample = competition.read_sample(snakemake.input.sample_submission)

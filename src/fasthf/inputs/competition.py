@@ -24,15 +24,13 @@
       joins: []                         # [{file: notes, on: id, columns: [note]}]: see fasthf.inputs.joins
       spans: null                       # task spans: {form, unit, one, answer, threshold}, see fasthf.tasks.spans
 
-Files are read by their suffix (.csv, .tsv, .json, .jsonl, .parquet: fasthf.inputs.readers).
-
-Everything downstream reads this description and the task made from the training file (`fit`);
-the download step writes both to `competition.json`, with what `task: auto` inferred and why.
-Inside the pipeline a text is known by its row number in its file; ids appear again in the submission.
+Files are read by their suffix (.csv, .tsv, .json, .jsonl, .parquet: fasthf.inputs.readers). Everything
+downstream reads this description and the task made from the training file (`fit`); the download step writes
+both to `competition.json`, with what `task: auto` inferred and why. Inside the pipeline a text is known by its
+row number in its file; ids appear again in the submission.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,7 +47,6 @@ from fasthf.outputs.metrics import Metric
 from fasthf.tasks import TASKS, Task, task_from
 from fasthf.tasks.spans import SpanSettings, check_span_description
 
-log = logging.getLogger(__name__)
 
 SUBMISSION_FORMS = ("auto", "labels", "probabilities", "ranked")
 ROUTES = ("file", "notebook")  # how Kaggle takes a submission: a file upload, or a notebook it runs (code competitions)
@@ -163,7 +160,11 @@ class Competition:
     @property
     def input_columns(self) -> list[str]:
         return [*([self.id] if self.id else []), *self.text, *([self.text_pair] if self.text_pair else []),
-                *self.choices]
+                *self.choices, *(self.span_settings.columns if self.is_spans else [])]
+
+    @property
+    def span_settings(self) -> SpanSettings:
+        return SpanSettings.of(self.spans)
 
     @property
     def sample_id_column(self) -> str | None:
@@ -221,7 +222,7 @@ class Competition:
         if self.id:
             check_unique(frame, path, self.id)
         check_options(frame, path, self.choices)
-        attrs = dict(frame.attrs)
+        attrs = {**frame.attrs, "path": str(path)}  # errors about its cells name the file
         frame = frame[list(dict.fromkeys([*(c for c in wanted if c in frame.columns), *frame.columns]))].copy()
         frame.attrs.update(attrs)
         return frame
@@ -243,7 +244,8 @@ class Competition:
         if column:
             if self.id in self.integer_columns:
                 frame[column] = integer_column(frame, Path(path), column)
-            check_unique(frame, Path(path), column)
+            if not (self.is_spans and self.span_settings.answer_columns):  # else an id has a row per labelled token
+                check_unique(frame, Path(path), column)
         if not self.answer_columns(frame):
             raise DataError(f"{path}: line 1: no answer column: {list(frame.columns)} are the id and the copied "
                             f"columns; a sample submission has answer columns")
@@ -295,7 +297,7 @@ class Competition:
             kind, why = self.task, f"task {self.task}, as the config says"
         try:
             task = fit_task(kind, train, list(self.target), labels, self.tag_separator,
-                            text=self.text[0], spans=SpanSettings.of(self.spans) if self.is_spans else None)
+                            text=self.text[0], spans=self.span_settings if self.is_spans else None)
         except TargetError as error:
             raise DataError(f"{path}: {error}") from None
         task.metric(self.metric)  # a metric the task cannot be scored by stops here

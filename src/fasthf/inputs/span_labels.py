@@ -6,8 +6,7 @@ One sorted list of spans per row (a row may have none); per document for Feedbac
     spans_of_answer_starts   chaii                        answer_start + answer_text
     spans_of_locations       NBME                         location "['70 91', '482 488;522 530']"
     spans_by_document        Feedback Prize 2021          discourse_start/end (floats) + type, per essay id
-    spans_of_bio_records     PII Data Detection           tokens + trailing_whitespace + BIO labels
-      text_of_tokens, spans_of_bio, bio_of_spans          its steps, and the way back to BIO tags
+    (PII Data Detection's BIO tags over given tokens: fasthf.inputs.token_records)
 
 Bad input is refused with a one-line `DataError` naming the file (`frame.attrs["path"]`, else `source`), the
 place (`place_of`; `row N` from 1 without `attrs["line_numbers"]`), the column, and what to do. An empty range
@@ -16,15 +15,12 @@ place (`place_of`; `row N` from 1 without `attrs["line_numbers"]`), the column, 
 from __future__ import annotations
 
 import ast
-import itertools
-import json
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from fasthf.inputs.data import DataError, place_of
@@ -40,18 +36,18 @@ class Span(NamedTuple):
     type: str = ""
 
 
-def _at(frame: pd.DataFrame, row: int | None, source: str | None) -> str:
+def where_in(frame: pd.DataFrame, row: int | None, source: str | None) -> str:
     """The file's name (`row` None) or its name and the row's place, as errors begin."""
     name = str(frame.attrs.get("path") or source or "the training file")
     place = None if row is None else place_of(frame, row) if "line_numbers" in frame.attrs else f"row {row + 1}"
     return name if place is None else f"{name}: {place}"
 
 
-def _rows(frame: pd.DataFrame, columns, source: str | None):
+def rows_of(frame: pd.DataFrame, columns, source: str | None):
     """(row, values of `columns`) for each row, once the frame is found to hold them (a None column: None)."""
     missing = [c for c in columns if c and c not in frame.columns]
     if missing:
-        raise DataError(f"{_at(frame, None, source)}: has no column(s) {missing} (found {list(frame.columns)}); name "
+        raise DataError(f"{where_in(frame, None, source)}: has no column(s) {missing} (found {list(frame.columns)}); name "
                         f"the columns that hold the texts and spans in the competition's description")
     return enumerate(zip(*(frame[c].tolist() if c else [None] * len(frame) for c in columns)))
 
@@ -60,11 +56,11 @@ def is_missing(cell) -> bool:
     return cell is None or (isinstance(cell, float) and math.isnan(cell))  # a blank CSV cell reads as NaN
 
 
-def _text(value) -> str:  # a cell as text, "" where missing (None, NaN; fasthf's readers give "" already)
+def cell_text(value) -> str:  # a cell as text, "" where missing (None, NaN; fasthf's readers give "" already)
     return "" if is_missing(value) else str(value)
 
 
-def _short(value, limit: int = 60) -> str:
+def shortened(value, limit: int = 60) -> str:
     return shown if len(shown := repr(value)) <= limit else shown[:limit - 3] + "..."
 
 
@@ -89,15 +85,15 @@ def spans_of_substrings(frame: pd.DataFrame, text: str, selected: str,
     missing selected text (train.csv has one row with NaN text and selected_text) gives no span, counted in
     the log: there is nothing to locate. A selected text that is not in its text is refused."""
     spans, empty = [], 0
-    for row, (whole, part) in _rows(frame, [text, selected], source):
-        whole, part = _text(whole), _text(part)
+    for row, (whole, part) in rows_of(frame, [text, selected], source):
+        whole, part = cell_text(whole), cell_text(part)
         start, empty = whole.find(part), empty + (not part)
         if part and start < 0:
-            raise DataError(f"{_at(frame, row, source)}: column '{selected}': {_short(part)} is not in column '{text}' "
-                            f"({_short(whole)}); copy it from its text verbatim, spaces included, or remove that row")
+            raise DataError(f"{where_in(frame, row, source)}: column '{selected}': {shortened(part)} is not in column '{text}' "
+                            f"({shortened(whole)}); copy it from its text verbatim, spaces included, or remove that row")
         spans.append([Span(start, start + len(part), type)] if part else [])
     if empty:
-        log.info("%s: %d row(s) with an empty '%s' have no span", _at(frame, None, source), empty, selected)
+        log.info("%s: %d row(s) with an empty '%s' have no span", where_in(frame, None, source), empty, selected)
     return spans
 
 
@@ -115,22 +111,22 @@ def spans_of_answer_starts(frame: pd.DataFrame, text: str, start: str, answer: s
     an offset off by a few characters still points beside the intended occurrence. Refused: an answer nowhere
     in its text, an answer_start that is not a whole number from 0. An empty answer gives no span."""
     spans, moved, first_moved = [], 0, None
-    for row, (whole, begin, part) in _rows(frame, [text, start, answer], source):
-        whole, part = _text(whole), _text(part)
+    for row, (whole, begin, part) in rows_of(frame, [text, start, answer], source):
+        whole, part = cell_text(whole), cell_text(part)
         if not part:
             spans.append([])
             continue
         at = _whole(begin)
         if at is None or at < 0:
-            raise DataError(f"{_at(frame, row, source)}: column '{start}': {_short(begin)} is not a whole number from "
+            raise DataError(f"{where_in(frame, row, source)}: column '{start}': {shortened(begin)} is not a whole number from "
                             f"0; give the position of the answer's first character in '{text}', or remove that row")
         if whole[at:at + len(part)] != part:
             found = [i for i in range(len(whole) - len(part) + 1) if whole.startswith(part, i)]
             if not found:
-                raise DataError(f"{_at(frame, row, source)}: column '{answer}': {_short(part)} is not in column "
+                raise DataError(f"{where_in(frame, row, source)}: column '{answer}': {shortened(part)} is not in column "
                                 f"'{text}', neither at {start} {at} nor elsewhere; fix or remove that row")
             at = min(found, key=lambda s: (abs(s - at), s))
-            moved, first_moved = moved + 1, first_moved or _at(frame, row, source)
+            moved, first_moved = moved + 1, first_moved or where_in(frame, row, source)
         spans.append([Span(at, at + len(part), type)])
     if moved:
         log.warning("%d answer(s) not at their '%s' moved to the nearest occurrence of their '%s' (the first at %s)",
@@ -184,8 +180,8 @@ def spans_of_locations(frame: pd.DataFrame, text: str, location: str, type: str 
     pieces are a span each. Refused: a location that does not parse (an empty cell too: the training file
     writes none as `[]`), a reversed range, a range ending past the end of the text."""
     spans = []
-    for row, (note, cell) in _rows(frame, [text, location], source):
-        note, where = _text(note), f"{_at(frame, row, source)}: column '{location}': {_short(cell)}"
+    for row, (note, cell) in rows_of(frame, [text, location], source):
+        note, where = cell_text(note), f"{where_in(frame, row, source)}: column '{location}': {shortened(cell)}"
         if is_missing(cell) or (isinstance(cell, str) and not cell.strip()):
             raise DataError(f"{where} is not a list of \"start end\" character offsets: it is empty; write a row "
                             f"without spans as []")
@@ -210,14 +206,14 @@ def spans_by_document(frame: pd.DataFrame, texts: Mapping[str, str], id: str, st
     text no segment covers (a title) is unlabelled. Offsets may be floats or their text (`8.0`). Refused: an
     offset not a whole number from 0, an id without text, a reversed range or one past its text, an empty type."""
     spans: dict[str, list[Span]] = {}
-    for row, (doc, first, last, kind) in _rows(frame, [id, start, end, type], source):
-        at, doc, bounds = _at(frame, row, source), str(doc), [_whole(first), _whole(last)]
+    for row, (doc, first, last, kind) in rows_of(frame, [id, start, end, type], source):
+        at, doc, bounds = where_in(frame, row, source), str(doc), [_whole(first), _whole(last)]
         if doc not in texts:
             raise DataError(f"{at}: column '{id}': {doc!r} has no text ({len(texts)} texts read); put its text "
                             f"(e.g. train/{doc}.txt) with the others, or remove its rows")
         for column, value, number in ((start, first, bounds[0]), (end, last, bounds[1])):
             if number is None or number < 0:
-                raise DataError(f"{at}: column '{column}': {_short(value)} is not a whole number of characters from "
+                raise DataError(f"{at}: column '{column}': {shortened(value)} is not a whole number of characters from "
                                 f"0 (8 and 8.0 are); fix or remove that row")
         if bounds[0] > bounds[1]:
             raise DataError(f"{at}: columns '{start}' and '{end}': {bounds[0]} > {bounds[1]}, a reversed range; the "
@@ -225,108 +221,7 @@ def spans_by_document(frame: pd.DataFrame, texts: Mapping[str, str], id: str, st
         if bounds[1] > len(texts[doc]):
             raise DataError(f"{at}: column '{end}': {bounds[1]} is past the end of the text of {doc!r} "
                             f"({len(texts[doc])} characters); check that the right text was read for that id")
-        if type and not _text(kind).strip():
+        if type and not cell_text(kind).strip():
             raise DataError(f"{at}: column '{type}' is empty; every segment needs its type: fix or remove that row")
-        spans.setdefault(doc, []).extend([Span(*bounds, _text(kind).strip())] if bounds[0] < bounds[1] else [])
+        spans.setdefault(doc, []).extend([Span(*bounds, cell_text(kind).strip())] if bounds[0] < bounds[1] else [])
     return {doc: sorted(found) for doc, found in spans.items()}
-
-
-# -- 5. PII Data Detection: BIO tags over given tokens ----------------------------------------------
-
-PII_COLUMNS = ("tokens", "trailing_whitespace", "labels", "full_text")
-
-
-def text_of_tokens(tokens: Sequence[str], trailing_whitespace: Sequence[bool], full_text: str | None = None,
-                   labels: Sequence[str] | None = None, where: str = "the record",
-                   columns: Sequence[str] = PII_COLUMNS) -> tuple[str, list[tuple[int, int]]]:
-    """The text the tokens spell, `''.join(t + (' ' if ws else ''))`, and each token's `(start, end)` in it.
-    Refused: `trailing_whitespace` (or `labels`) of another length than `tokens`, a token that is not text,
-    a `full_text` other than the rebuilt text. `where` names the record, `columns` the columns, in errors."""
-    named = dict(zip(PII_COLUMNS, columns))
-    for column, values in ((named["trailing_whitespace"], trailing_whitespace), (named["labels"], labels)):
-        if values is not None and len(values) != len(tokens):
-            raise DataError(f"{where}: column '{column}' holds {len(values)} values for {len(tokens)} tokens in column "
-                            f"'{named['tokens']}'; each token needs one: fix or remove that record")
-    bad = next((i for i, token in enumerate(tokens) if not isinstance(token, str)), None)
-    if bad is not None:
-        raise DataError(f"{where}: column '{named['tokens']}': token {bad} is {_short(tokens[bad])}, not text; fix it")
-    pieces = [token + (" " if space else "") for token, space in zip(tokens, trailing_whitespace)]
-    starts = [0, *itertools.accumulate(map(len, pieces))]
-    offsets, text = [(at, at + len(token)) for at, token in zip(starts, tokens)], "".join(pieces)
-    if full_text is not None and text != full_text:
-        n = next((i for i, (a, b) in enumerate(zip(text, full_text)) if a != b), min(len(text), len(full_text)))
-        raise DataError(f"{where}: column '{named['full_text']}' differs at character {n} from its tokens joined with "
-                        f"their trailing whitespace ({full_text[n:n + 20]!r} where the tokens give "
-                        f"{text[n:n + 20]!r}); the tokens must spell the text exactly: fix or remove that record")
-    return text, offsets
-
-
-def spans_of_bio(labels: Sequence[str], token_offsets: Sequence[tuple[int, int]], where: str = "the record",
-                 column: str = "labels") -> list[Span]:
-    """The typed spans of BIO `labels` over tokens at `token_offsets`: a `B-X` and the `I-X` after it form
-    one span of type X, from the first token's start to the last token's end.
-
-    An `I-X` after `O` or another type is accepted as the start of a new span and counted in a log line naming
-    `where`. Why not refuse: PII's train.json has a few, and its metric scores each token's type with B-/I-
-    stripped, so such a token is a gold X token that refusing or dropping would lose; conlleval and seqeval's
-    default mode also start a span there. It comes back as `B-X` from `bio_of_spans`: the round trip is the
-    identity on sequences without them. Refused: a label not O, B-X or I-X; labels not one per token."""
-    if len(labels) != len(token_offsets):
-        raise DataError(f"{where}: column '{column}' holds {len(labels)} labels for {len(token_offsets)} tokens; "
-                        f"each token needs one: fix or remove that record")
-    spans, stray, current = [], 0, None  # current: [type, start, end] of the span being read
-    for index, (label, (start, end)) in enumerate(zip(labels, token_offsets)):
-        tag, _, kind = str(label).partition("-")
-        if label == "O":
-            current = None
-        elif tag in ("B", "I") and kind:
-            if tag == "I" and current is not None and current[0] == kind:
-                current[2] = end
-            else:
-                stray, current = stray + (tag == "I"), [kind, start, end]
-                spans.append(current)
-        else:
-            raise DataError(f"{where}: column '{column}': token {index}'s label {_short(label)} is not O, B-<type> "
-                            f"or I-<type>; fix that record's labels")
-    if stray:
-        log.info("%s: %d span(s) begin with an I- tag (after O or another type), read as their start", where, stray)
-    return sorted(Span(start, end, kind) for kind, start, end in spans)
-
-
-def bio_of_spans(spans: Sequence[Span], token_offsets: Sequence[tuple[int, int]]) -> list[str]:
-    """Each token's BIO tag: a token sharing a character with a span takes its type, `B-` on the span's first such
-    token, `I-` on the rest, else `O` (a token in several spans takes the first; one without characters is O).
-    The inverse of `spans_of_bio` on valid sequences."""
-    tags = ["O"] * len(token_offsets)
-    for span in sorted(spans):
-        inside = [i for i, (start, end) in enumerate(token_offsets)
-                  if tags[i] == "O" and start < span.end and end > span.start and start < end]
-        for n, i in enumerate(inside):
-            tags[i] = f"{'I' if n else 'B'}-{span.type}"
-    return tags
-
-
-def _listed(value, where: str, column: str) -> list:
-    try:  # a list, a Parquet array, or the JSON text fasthf's readers keep lists as
-        value = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        value = None
-    value = list(value) if isinstance(value, (np.ndarray, tuple)) else value
-    if not isinstance(value, list):
-        raise DataError(f"{where}: column '{column}' holds {_short(value)}, not a list; give each record a list "
-                        f"there, one value per token")
-    return value
-
-
-def spans_of_bio_records(frame: pd.DataFrame, tokens: str = "tokens",
-                         trailing_whitespace: str = "trailing_whitespace", labels: str = "labels",
-                         full_text: str | None = "full_text", source: str | None = None) -> list[list[Span]]:
-    """The spans of each record's BIO `labels` over its `tokens`, in its text (the tokens joined with their trailing
-    whitespace, checked against `full_text` where given); cells hold lists or their JSON text (`spans_of_bio`)."""
-    columns, spans = (tokens, trailing_whitespace, labels, full_text), []
-    for row, (*cells, text) in _rows(frame, columns, source):
-        where = _at(frame, row, source)
-        words, spaces, tags = (_listed(value, where, column) for value, column in zip(cells, columns))
-        _, offsets = text_of_tokens(words, spaces, None if text is None else _text(text), tags, where, columns)
-        spans.append(spans_of_bio(tags, offsets, where, labels))
-    return spans

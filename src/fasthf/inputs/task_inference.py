@@ -55,7 +55,7 @@ def fit_task(kind: str, frame: pd.DataFrame, targets: list[str], labels: dict | 
     from the `text` column as `spans` (`fasthf.tasks.spans.SpanSettings`) says."""
     cls = TASKS[kind]
     if cls is Spans:
-        return Spans(targets, text=text, settings=spans)
+        return Spans.fitted(targets, frame, text, spans)
     if cls is Tags:
         if len(targets) != 1:
             raise ValueError(f"competition.target: a tags task reads one column of tags, not {targets}")

@@ -36,8 +36,9 @@ The competition metrics below are checked against the graders of MLE-bench (`gra
   AUC, adds 0. (MLE-bench raises on an undefined AUC, and divides by its nine identity columns.)
 
 Span tasks (fasthf.tasks.spans) are scored on the spans decoded per row: jaccard (extraction from short posts,
-chaii: mean word Jaccard of the spans' text) and character_f1 (NBME: micro F1 over character positions), as
-fasthf.outputs.span_metrics states and checks them.
+chaii: mean word Jaccard of the spans' text), character_f1 (NBME: micro F1 over character positions) and
+micro_f5 (PII Data Detection: micro F-beta, beta 5, over the (text, token, BIO label) rows of labelled given
+tokens), as fasthf.outputs.span_metrics states and checks them.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ from typing import Callable
 
 import numpy as np
 
-from fasthf.outputs.span_metrics import spans_character_f1, spans_jaccard
+from fasthf.outputs.span_metrics import spans_character_f1, spans_jaccard, spans_micro_f5
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     # span tasks: y per row (text, spans), the outputs per row the spans decoded (fasthf.tasks.spans)
     Metric("jaccard", spans_jaccard, True, "spans", ("spans",)),
     Metric("character_f1", spans_character_f1, True, "spans", ("spans",)),
+    Metric("micro_f5", spans_micro_f5, True, "spans", ("spans",)),
 )}
 
 # The losses a blend's weights minimise (`Task.surrogate`): proper scoring rules of the outputs, smooth where

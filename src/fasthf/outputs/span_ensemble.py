@@ -126,7 +126,9 @@ def at_threshold(task: Spans, units: TokenOutputs, threshold: float) -> TokenOut
 def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarray:
     """Each text's answer in the submission's form, decoded from the unit table, in the texts' order."""
     spans = decoded(task, texts, units, range(len(texts)))
-    return np.array([task.answer(text, found) for text, found in zip(texts, spans)], dtype=object)
+    answered = np.empty(len(texts), dtype=object)  # filled, not np.array(list): an answer may be a list of rows
+    answered[:] = [task.answer(text, found) for text, found in zip(texts, spans)]
+    return answered
 
 
 def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: Spans, metric: Metric,
@@ -225,7 +227,7 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
     train = competition.read_train(train_path)
     truth = task.encode(train)
     train_texts = [text for text, _ in truth]
-    test_texts = competition.read_test(test_path)[task.text].astype(str).tolist()
+    test_texts = task.texts(competition.read_test(test_path))
     members = [SpanMember(name, model, {seed: held_out[m, seed] for (m, seed) in held_out if m == name},
                           {seed: test[m, seed] for (m, seed) in test if m == name},
                           {seed: seconds[m, seed] for (m, seed) in seconds if m == name})

@@ -54,6 +54,7 @@ from typing import Any, Iterable, Sequence
 
 from fasthf.encoding.span_tokens import word_ranges
 from fasthf.inputs.span_labels import checked_range as _checked, is_missing as _is_missing, parse_locations
+from fasthf.inputs.token_records import bio_of_spans
 
 Span = tuple  # (start, end) or (start, end, type)
 
@@ -155,6 +156,21 @@ def micro_fbeta(truth: Iterable[tuple], predicted: Iterable[tuple], beta: float 
     b2 = beta ** 2
     denominator = (1 + b2) * tp + b2 * fn + fp
     return (1 + b2) * tp / denominator if denominator else 1.0
+
+
+def token_rows(rows: Iterable[int], texts: Sequence, spans: Sequence[Sequence[Span]]) -> set[tuple]:
+    """(row, token, BIO label) of each labelled token: the spans made BIO tags over each text's given tokens
+    (`texts`: `fasthf.inputs.token_records.TokenizedText`, whose `units` are its tokens' characters)."""
+    return {(row, k, tag) for row, text, found in zip(rows, texts, spans)
+            for k, tag in enumerate(bio_of_spans(found, text.units)) if tag != "O"}
+
+
+def spans_micro_f5(truth: Sequence[tuple[str, Sequence[Span]]], predicted: Sequence[Sequence[Span]]) -> float:
+    """micro_fbeta (beta 5, PII Data Detection) of the rows of labelled tokens: `truth` per row (its tokenized
+    text, its spans), `predicted` per row the decoded spans."""
+    texts = [text for text, _ in truth]
+    rows = range(len(texts))
+    return micro_fbeta(token_rows(rows, texts, [s for _, s in truth]), token_rows(rows, texts, predicted), beta=5.0)
 
 
 # -- Feedback Prize 2021: segments matched at overlap >= 0.5 both ways, macro F1 over classes -------------------

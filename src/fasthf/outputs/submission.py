@@ -23,7 +23,9 @@ class SubmissionError(ValueError):
 def make_submission(test_ids, outputs: np.ndarray, sample: pd.DataFrame, competition: Competition,
                     task: Task) -> pd.DataFrame:
     """The submission frame: the sample's ids in its order, its answer columns filled from `outputs`
-    (row i belongs to `test_ids[i]`)."""
+    (row i belongs to `test_ids[i]`); where texts answer in rows of their own, the test's ids in its order."""
+    if task.answers_in_rows:
+        return answers_frame(test_ids, outputs, sample, competition, task)
     position = pd.Series(np.arange(len(test_ids)), index=np.asarray(test_ids))
     ids = competition.sample_ids(sample)
     missing = ~ids.isin(position.index)
@@ -38,6 +40,8 @@ def answers_frame(ids, outputs: np.ndarray, sample: pd.DataFrame, competition: C
                   copied: pd.DataFrame | None = None) -> pd.DataFrame:
     """`ids` and their answers (row i from `outputs[i]`) in the sample's columns, as the form says; the
     copied columns (`competition.copy_columns`) from `copied`, row for row."""
+    if task.answers_in_rows:
+        return task.answer_rows(np.asarray(ids), outputs, competition.sample_id_column)[list(sample.columns)]
     form = competition.submission_form(task)
     values = task.submission_values(np.asarray(outputs), competition.answer_columns(sample), form,
                                     **({"top_k": competition.top_k} if form == "ranked" else {}))
@@ -70,8 +74,10 @@ def form_problems(submission: pd.DataFrame, columns: list[str], competition: Com
     """What makes the submission's columns or answers unacceptable, whatever its ids."""
     if list(submission.columns) != list(columns):
         return [f"columns are {list(submission.columns)}, expected {list(columns)}"]
-    problems = []
     id_column = competition.sample_id_column
+    if task.answers_in_rows:
+        return task.row_problems(submission, id_column)
+    problems = []
     if id_column and submission[id_column].duplicated().any():
         problems.append(f"{int(submission[id_column].duplicated().sum())} {id_column}s appear twice")
     form = competition.submission_form(task)
@@ -96,8 +102,8 @@ def submission_problems(submission: pd.DataFrame, sample: pd.DataFrame, competit
     """Everything that makes `submission` differ in form from `sample` (same columns, same ids in the
     same order, answers the task and form allow); an empty list means it is valid."""
     problems = form_problems(submission, list(sample.columns), competition, task)
-    if list(submission.columns) != list(sample.columns):
-        return problems
+    if list(submission.columns) != list(sample.columns) or task.answers_in_rows:
+        return problems  # rows of labelled tokens: the sample's rows are examples, not a row per id
     id_column = _id_name(competition)
     if len(submission) != len(sample):
         problems.append(f"{len(submission)} rows, the sample submission has {len(sample)}")

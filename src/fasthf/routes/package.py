@@ -261,7 +261,7 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
         log.info("at the %.1f test rows a second measured where the package was built: about %s, expected end %s",
                  measured, format_duration(seconds), clock_in(seconds))
     predicted = chain_outputs(folder, info, competition, task, test, device, precision)
-    texts = test[task.text].astype(str).tolist() if task.per_token else []
+    texts = task.texts(test) if task.per_token else []
     outputs = with_memory(folder, info, competition, task, test, blended(info, task, predicted, texts))
     submission = submission_for_test(competition.ids(test), outputs, sample, competition, task)
     write_checked(out_path, submission, competition, task)

@@ -21,6 +21,7 @@ class Task:
     surrogate: str = ""  # the loss the blend's weights minimise (a proper scoring rule for the outputs)
     reads_spans: bool = True  # whether `encode: group` may read its rows from shared encodings (fasthf.encoding.shared)
     per_token: bool = False  # outputs per token of the text (fasthf.outputs.token_table), not one row per text
+    answers_in_rows: bool = False  # a text answers in submission rows of its own (`answer_rows`), not in one
 
     def __init__(self, targets: list[str], classes: list | None = None, label_names: list[str] | None = None):
         self.targets = list(targets)

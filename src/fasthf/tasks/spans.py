@@ -9,10 +9,18 @@
         form: substring           # substring: the span's own text (target: [selected_text])
                                   # locations: NBME's "['s e', 's e;s e']" (target: [location])
                                   # answer_start: a start and the answer (target: [answer_start, answer_text])
-        unit: words               # what the metric counts and spans are decoded over: words | characters
+                                  # bio: BIO tags over given tokens (target: [labels]; PII's records)
+        unit: words               # what the metric counts and spans are decoded over: words | characters |
+                                  # tokens (the given tokens of columns `tokens` + `whitespace`)
         one: true                 # exactly one span per text (extractive answers); else none, one or several
-        answer: text              # what the submission writes: text (the span's characters) | locations ("s e;s e")
+        answer: text              # what the submission writes: text (the span's characters) | locations
+                                  # ("s e;s e") | token_rows (a row per labelled token: row_id, id, token, label)
         threshold: 0.5            # a unit is in a span where its probability of not being O reaches this
+        tokens: tokens            # unit tokens: the column of each text's tokens, and of their trailing
+        whitespace: trailing_whitespace  # whitespace (true/false per token); together they spell the text
+
+Spans are typed where the training file types them (BIO tags: PII's NAME_STUDENT, EMAIL, ...): the classes are
+the types found, sorted; a typed run of units is split where a unit is more likely a `B-` than an `I-`.
 
 Inside, a span is characters `[start, end)` of the row's text (`fasthf.inputs.span_labels.Span`). Each token
 of the text is tagged O, B or I (`fasthf.encoding.span_tokens`); the model is Hugging Face's token classifier
@@ -31,6 +39,7 @@ import pandas as pd
 from fasthf.encoding.span_tokens import IGNORE, character_outputs, tag_names, trimmed, unit_outputs, word_ranges
 from fasthf.inputs.span_labels import Span, spans_of_answer_starts, spans_of_locations, spans_of_substrings
 from fasthf.inputs.targets import TargetError
+from fasthf.inputs.token_records import TokenizedText, bio_of_spans, spans_of_bio_records, tokenized_texts
 from fasthf.outputs.span_decoding import decode_spans
 from fasthf.outputs.span_metrics import format_locations
 from fasthf.tasks.base import Task
@@ -40,12 +49,14 @@ if TYPE_CHECKING:
 
 # form -> (how the training file's target columns give a row's spans, how many target columns it reads)
 FORMS = {
-    "substring": (lambda frame, text, targets: spans_of_substrings(frame, text, targets[0]), 1),
-    "locations": (lambda frame, text, targets: spans_of_locations(frame, text, targets[0]), 1),
-    "answer_start": (lambda frame, text, targets: spans_of_answer_starts(frame, text, *targets), 2),
+    "substring": (lambda frame, text, targets, _: spans_of_substrings(frame, text, targets[0]), 1),
+    "locations": (lambda frame, text, targets, _: spans_of_locations(frame, text, targets[0]), 1),
+    "answer_start": (lambda frame, text, targets, _: spans_of_answer_starts(frame, text, *targets), 2),
+    "bio": (lambda frame, text, targets, s: spans_of_bio_records(frame, s.tokens, s.whitespace, targets[0], text), 1),
 }
-UNITS = ("words", "characters")
-ANSWERS = ("text", "locations")
+UNITS = ("words", "characters", "tokens")
+# answer -> the sample submission's answer columns it writes, where it writes rows of its own (None: one per text)
+ANSWERS = {"text": None, "locations": None, "token_rows": ("row_id", "token", "label")}
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class SpanSettings:
     one: bool = False
     answer: str = "text"
     threshold: float = 0.5
+    tokens: str = "tokens"
+    whitespace: str = "trailing_whitespace"
 
     @classmethod
     def of(cls, block: dict | None) -> "SpanSettings":
@@ -70,12 +83,29 @@ class SpanSettings:
                 raise ValueError(f"competition.spans.{key}: {value!r}; use one of {list(known)}")
         if not 0 < settings.threshold < 1:
             raise ValueError(f"competition.spans.threshold: {settings.threshold}; a probability between 0 and 1")
+        if (settings.form == "bio" or settings.answer == "token_rows") and settings.unit != "tokens":
+            raise ValueError(f"competition.spans: form {settings.form} and answer {settings.answer} name given "
+                             f"tokens; set unit: tokens")
         return settings
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns beside the text that the units are read from (unit tokens: the tokens, their whitespace)."""
+        return [self.tokens, self.whitespace] if self.unit == "tokens" else []
+
+    @property
+    def answer_columns(self) -> tuple[str, ...] | None:
+        """The sample's answer columns where each text answers in rows of its own (one per labelled token)."""
+        return ANSWERS[self.answer]
 
     def units_of(self, text: str) -> np.ndarray:
         """(units, 2) character ranges of the units spans are decoded over."""
         if self.unit == "words":
             return word_ranges(text)
+        if self.unit == "tokens":
+            if not isinstance(text, TokenizedText):
+                raise TypeError("unit tokens: the text must carry its tokens (Spans.texts of its frame)")
+            return text.units
         starts = np.arange(len(text), dtype=np.int64)
         return np.stack([starts, starts + 1], axis=1)
 
@@ -100,7 +130,8 @@ def token_accuracy(pred, targ):
 
 
 class Spans(Task):
-    """Untyped spans of one text per row (`types` [""]); the target columns give them as `settings.form` says."""
+    """Spans of one text per row, typed (`types`: the types the training file gives, sorted) or not (`types`
+    [""]); the target columns give them as `settings.form` says."""
     kind = "spans"
     default_metric = "jaccard"
     surrogate = "log_loss"
@@ -116,6 +147,18 @@ class Spans(Task):
         if len(self.targets) != needed:
             raise ValueError(f"competition.target: spans given as {settings.form} are read from {needed} column(s), "
                              f"not {self.targets}")
+
+    @classmethod
+    def fitted(cls, targets, frame: pd.DataFrame, text: str, settings: SpanSettings) -> "Spans":
+        """The task with the span types of the training file `frame` as its classes (none: untyped)."""
+        task = cls(targets, text=text, settings=settings)
+        types = sorted({span.type for row in task.spans(frame) for span in row} - {""})
+        return cls(targets, types, text=text, settings=settings) if types else task
+
+    @property
+    def answers_in_rows(self) -> bool:
+        """Each text answers in rows of its own (one per labelled token), not in one row per text."""
+        return self.settings.answer_columns is not None
 
     @property
     def types(self) -> list[str]:
@@ -158,9 +201,14 @@ class Spans(Task):
     def spans(self, frame: pd.DataFrame, path: str = "train") -> list[list[Span]]:
         """Each row's spans, as the training file gives them; whitespace at their ends left out."""
         read, _ = FORMS[self.settings.form]
-        found = read(frame, self.text, self.targets)
-        texts = frame[self.text].astype(str).tolist()
-        return [trimmed(text, row) for text, row in zip(texts, found)]
+        found = read(frame, self.text, self.targets, self.settings)
+        return [trimmed(text, row) for text, row in zip(self.texts(frame), found)]
+
+    def texts(self, frame: pd.DataFrame) -> list[str]:
+        """Each row's text, the spans' characters; over given tokens, a `TokenizedText` that carries them."""
+        if self.settings.unit == "tokens":
+            return tokenized_texts(frame, self.settings.tokens, self.settings.whitespace, self.text)
+        return frame[self.text].astype(str).tolist()
 
     def encode(self, frame: pd.DataFrame, path: str = "train") -> np.ndarray:
         """Each row's (text, spans), the truth the metric compares decoded spans with."""
@@ -171,7 +219,7 @@ class Spans(Task):
                 raise TargetError(f"{path}: row {several[0] + 1} has {len(spans[several[0]])} spans, but "
                                   f"competition.spans.one is true (exactly one per text): set one: false")
         truth = np.empty(len(spans), dtype=object)
-        truth[:] = list(zip(frame[self.text].astype(str).tolist(), spans))
+        truth[:] = list(zip(self.texts(frame), spans))
         return truth
 
     def stratify_by(self, y):
@@ -188,22 +236,55 @@ class Spans(Task):
 
     def decode_text(self, text: str, probs: np.ndarray, units: np.ndarray, threshold: float | None = None) -> list[Span]:
         """The spans of one text from its units' probabilities."""
+        typed = self.types != [""] and self.settings.unit != "characters"  # names side by side are two spans
         found = decode_spans(probs, units, self.types, self.settings.threshold if threshold is None else threshold,
-                             one=self.settings.one)
+                             split_at_b=typed, one=self.settings.one)
         return [Span(s.start, s.end, s.type) for s in found]
 
-    def answer(self, text: str, spans: Sequence[Span]) -> str:
-        """A text's spans as the submission writes them."""
+    def answer(self, text: str, spans: Sequence[Span]):
+        """A text's spans as the submission writes them (token_rows: its labelled tokens, [(token, BIO tag)])."""
         if self.settings.answer == "locations":
             return format_locations(spans)
+        if self.settings.answer == "token_rows":
+            return [(k, tag) for k, tag in enumerate(bio_of_spans(spans, text.units)) if tag != "O"]
         return " ".join(text[s.start:s.end] for s in spans)
+
+    def answer_rows(self, ids, outputs, id_column: str) -> pd.DataFrame:
+        """The submission's rows where texts answer in rows: one per labelled token of each id, in the ids'
+        order, numbered from 0 (`row_id`)."""
+        row, token, label = self.settings.answer_columns
+        pairs = [(key, k, tag) for key, answered in zip(ids, outputs) for k, tag in answered]
+        frame = pd.DataFrame(pairs, columns=[id_column, token, label])
+        frame.insert(0, row, np.arange(len(frame)))
+        return frame
+
+    def row_problems(self, submission: pd.DataFrame, id_column: str) -> list[str]:
+        """What makes rows of labelled tokens unacceptable: rows not numbered 0, 1, ...; a token that is not a
+        whole number from 0; a label that is not one of the task's B-/I- tags; a token of an id twice."""
+        row, token, label = self.settings.answer_columns
+        problems = []
+        if submission[row].astype(str).tolist() != [str(k) for k in range(len(submission))]:
+            problems.append(f"column {row} does not number the rows 0, 1, 2, ...")
+        if not submission[token].astype(str).str.fullmatch(r"\d+").all():
+            problems.append(f"column {token} holds values that are not token indices (whole numbers from 0)")
+        unknown = sorted(set(submission[label].astype(str)) - set(self.tag_names[1:]))
+        if unknown:
+            problems.append(f"column {label} holds {unknown[:5]}, not tags of {self.tag_names[1:]}")
+        twice = submission[[id_column, token]].astype(str).duplicated()
+        if twice.any():
+            problems.append(f"{int(twice.sum())} tokens are labelled twice")
+        return problems
 
     def submission_values(self, outputs, columns, form):
         """`outputs`: each row's answer (`answer`), already decoded from its units."""
         return {columns[0]: np.asarray(outputs, dtype=object)}
 
     def check_answer_columns(self, frame, columns, form, path, sample):
-        if len(columns) != 1:
+        wanted = self.settings.answer_columns
+        if wanted is not None and sorted(columns) != sorted(wanted):
+            raise TargetError(f"{sample}: line 1: the answer columns {columns}: answer {self.settings.answer} writes "
+                              f"{list(wanted)} beside the id")
+        if wanted is None and len(columns) != 1:
             raise TargetError(f"{sample}: line 1: the answer columns {columns}: a span task answers in one column")
 
     def check_submission_column(self, column, values, form):
