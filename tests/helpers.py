@@ -205,3 +205,15 @@ def readme_commands() -> list[str]:
             if command and not command.startswith("#"):
                 commands.append(re.sub(r"\s+", " ", command))
     return commands
+
+
+# A sitecustomize.py that turns the network off in the Python it is found by, as Kaggle runs a code
+# competition's notebook: the kernel scripts run under it.
+NO_NETWORK = '''
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("the network is off here, as where Kaggle runs a code competition's notebook")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+'''

@@ -76,9 +76,10 @@ def apply_package_command(args) -> int:
 
     from fasthf.routes.package import apply_package
 
-    for path in (args.test, args.sample):
-        if not Path(path).is_file():
-            raise UsageError(f"{path}: file not found")
+    if not Path(args.test).exists():  # a file, or a folder of texts (Feedback Prize's test/)
+        raise UsageError(f"{args.test}: file not found")
+    if not Path(args.sample).is_file():
+        raise UsageError(f"{args.sample}: file not found")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     submission = apply_package(args.package, args.test, args.sample, args.out, precision=args.precision)
     print(f"{args.out}: {len(submission)} rows")

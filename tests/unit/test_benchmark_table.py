@@ -8,7 +8,8 @@ from helpers import REPO
 DOC = REPO / "docs" / "competitions.md"
 PRESETS = REPO / "config" / "competitions"
 # presets of competitions neither benchmark holds (no mlebench/competitions/<slug>, no mledojo/competitions/<slug>)
-OUTSIDE_BENCHMARKS = {"sentiment-analysis-on-movie-reviews", "pii-detection-removal-from-educational-data"}
+OUTSIDE_BENCHMARKS = {"sentiment-analysis-on-movie-reviews", "pii-detection-removal-from-educational-data",
+                      "feedback-prize-2021"}
 
 
 def table_rows() -> dict[str, str]:

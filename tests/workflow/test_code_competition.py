@@ -13,18 +13,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import fake_kaggle_env
+from helpers import NO_NETWORK, fake_kaggle_env
 from presets import preset_command
 
 SLUG = "commonlitreadabilityprize"
-NO_NETWORK = '''
-import socket
-def refuse(*args, **kwargs):
-    raise OSError("the network is off here, as where Kaggle runs a code competition's notebook")
-socket.socket.connect = refuse
-socket.create_connection = refuse
-socket.getaddrinfo = refuse
-'''
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ a token classifier over two folds, its outputs per token blended per word, decod
 scored by word Jaccard out of fold and written as the sample submission's answers; as a code competition, its
 inference package answers a test file it never saw, offline."""
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import copy_workflow
+from helpers import NO_NETWORK, copy_workflow
 from fasthf.inputs.competition import Competition
 from fasthf.outputs.metrics import METRICS
 from fasthf.outputs.span_ensemble import decoded
@@ -200,3 +202,50 @@ def test_the_essays_preset_answers_typed_spans_a_row_per_labelled_token_and_its_
     expected = submission.assign(document=lambda f: (f.document.astype(int) + 1000).astype(str))
     by_document = lambda f: {d: g[["token", "label"]].values.tolist() for d, g in f.groupby("document")}  # noqa: E731
     assert by_document(answered) == by_document(expected)  # the same answers as the pipeline's
+
+
+ESSAYS = "feedback-prize-2021"
+
+
+def test_the_segments_preset_reads_essays_from_folders_and_answers_a_row_per_typed_span_in_words(
+        tmp_path, tiny_model_folder):
+    """Essays read from the folders train/ and test/, their segment rows brought from train.csv by a join with
+    many: true, typed spans decoded per word, scored by the overlap F1 and written a row per span with its
+    words; the kernel script, offline, answers a folder of essays the package never saw."""
+    (tmp_path / "work").mkdir()
+    workdir = copy_workflow(tmp_path / "work", {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    results, data = workdir / "results" / ESSAYS, workdir / "data" / ESSAYS
+    preset_run(workdir, ESSAYS, tiny_model_folder("bert"), "max_length=48", configs=["config/one-stage.yaml"])
+    assert (data / "train").is_dir() and (data / "train.csv").is_file()
+    metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
+    assert metrics["metric"] == "overlap_f1" and metrics["oof_rows"] == len(list((data / "train").glob("*.txt")))
+    competition, task = Competition.load(data / "competition.json")
+    assert len(task.types) == 7 and "Concluding Statement" in task.types
+    submission = pd.read_csv(results / "submission.csv", dtype=str, keep_default_na=False)
+    assert submission.columns.tolist() == ["id", "class", "predictionstring"] and len(submission)
+    essays = {path.stem: path.read_text() for path in (data / "test").glob("*.txt")}
+    assert set(submission.id) <= set(essays) and set(submission["class"]) <= set(task.types)
+    for essay, words in zip(submission.id, submission.predictionstring):
+        indices = [int(w) for w in words.split()]
+        assert indices == sorted(indices) and indices[-1] < len(essays[essay].split())
+
+    # the kernel script as Kaggle runs it, offline, on a test folder of essays the package never saw
+    root = tmp_path / "input"
+    mounted = root / "competitions" / ESSAYS
+    (mounted / "test").mkdir(parents=True)
+    for essay, text in essays.items():
+        (mounted / "test" / f"U{essay}.txt").write_text(text)
+    for name in ("sample_submission.csv", "train.csv"):
+        shutil.copy(data / name, mounted)
+    shutil.copytree(results / "package", root / "datasets" / "someone" / f"fasthf-{ESSAYS}-package")
+    (tmp_path / "offline").mkdir()
+    (tmp_path / "offline" / "sitecustomize.py").write_text(NO_NETWORK)
+    env = {**os.environ, "FASTHF_KAGGLE_INPUT": str(root), "FASTHF_KAGGLE_WORKING": str(tmp_path / "working"),
+           "PYTHONPATH": str(tmp_path / "offline"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(results / "kernel" / "fasthf-submission.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    answered = pd.read_csv(tmp_path / "working" / "submission.csv", dtype=str, keep_default_na=False)
+    pd.testing.assert_frame_equal(answered.assign(id=answered.id.str[1:]).sort_values(["id", "predictionstring"],
+                                                                                     ignore_index=True),
+                                  submission.sort_values(["id", "predictionstring"], ignore_index=True))

@@ -71,6 +71,12 @@ CHAIN_LOGS = f"{LOGS}/{{member}}/seed{{seed}}/{{split}}"
 ENSEMBLE = f"{RESULTS}/ensemble"
 
 
+def data_file(key):
+    """A competition file in DATA; a name ending in / is a folder of texts (Feedback Prize's train/)."""
+    name = COMPETITION.files[key]
+    return directory(f"{DATA}/{name.rstrip('/')}") if name.endswith("/") else f"{DATA}/{name}"
+
+
 wildcard_constraints:
     member="|".join(map(re.escape, MEMBERS)),
     seed=r"\d+",

@@ -4,9 +4,9 @@ rule download:
     input:
         archive=config["archive"] or [],
     output:
-        train=f"{DATA}/{COMPETITION.files['train']}",
-        test=f"{DATA}/{COMPETITION.files['test']}",
-        sample_submission=f"{DATA}/{COMPETITION.files['sample_submission']}",
+        train=data_file("train"),
+        test=data_file("test"),
+        sample_submission=data_file("sample_submission"),
         competition=f"{DATA}/{COMPETITION_JSON}",
     params:
         competition=asdict(COMPETITION),

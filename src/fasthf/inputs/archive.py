@@ -71,6 +71,8 @@ def extract_competition(archive: str | Path, dest_dir: str | Path, competition: 
         paths = {}
         for key, name in names.items():
             paths[key] = dest_dir / name
+            if paths[key].is_dir():  # a folder of texts from an earlier download: os.replace cannot replace it
+                shutil.rmtree(paths[key])
             os.replace(found[name], paths[key])
         paths["competition"] = dest_dir / COMPETITION_JSON
         competition.save(paths["competition"], task, why)
@@ -93,8 +95,12 @@ def _check_agreement(competition: Competition, train, test, sample, archive) -> 
         raise DataError(f"{archive}: {names['test']} has {len(test)} rows and {names['sample_submission']} "
                         f"{len(sample)}; with competition.id null, test row i is answered in sample row i")
     test_ids, sample_ids = set(competition.ids(test)), set(competition.sample_ids(sample))
-    in_rows = competition.is_spans and competition.span_settings.answer_columns  # its rows: examples of some ids
-    if (sample_ids - test_ids) if in_rows else (test_ids != sample_ids):
+    if competition.is_spans and competition.span_settings.answer_columns:  # its rows: examples for some ids
+        extra = sorted(map(str, sample_ids - test_ids))
+        if extra:
+            raise DataError(f"{archive}: {names['sample_submission']} names {len(extra)} {competition.id}(s) that "
+                            f"{names['test']} lacks (e.g. {extra[0]!r}); they must come from the same download")
+    elif test_ids != sample_ids:
         raise DataError(f"{archive}: {names['test']} and {names['sample_submission']} list different "
                         f"{competition.id}s ({len(test_ids ^ sample_ids)} differ); they must come from the same "
                         f"download")
@@ -125,12 +131,14 @@ def _unpack(archive: str | Path, staging: Path, competition: Competition) -> dic
         inner.unlink()
     wanted = set(competition.files.values())
     found: dict[str, Path] = {}
-    for path in pending:
-        if path.name in wanted:
-            if path.name in found:
-                raise DataError(f"{archive}: holds two copies of {path.name} ({found[path.name].relative_to(staging)} "
+    folders = {p.parent for p in pending if p.suffix == ".txt" and f"{p.parent.name}/" in wanted}
+    for path in [*pending, *sorted(folders)]:  # a name ending in / is a folder of texts (Feedback Prize's train/)
+        name = f"{path.name}/" if path in folders else path.name
+        if name in wanted:
+            if name in found:
+                raise DataError(f"{archive}: holds two copies of {name} ({found[name].relative_to(staging)} "
                                 f"and {path.relative_to(staging)}); keep one")
-            found[path.name] = path
+            found[name] = path
     missing = [name for name in competition.files.values() if name not in found]
     if missing:
         raise DataError(f"{archive}: does not contain {missing}; found {sorted(p.name for p in pending)}: is it "

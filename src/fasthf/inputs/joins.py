@@ -13,14 +13,22 @@ their file's order, and each must find exactly one row of the other file with th
 key the other file lacks, or holds twice, is refused. The other file is read from the folder of the
 file being read (Kaggle's folder, data/<slug>/, the code competition's input), unless the reader is
 told where it lies (the archive's staging folder: `beside`).
+
+With `many: true` a row takes every row of the other file with its key (none, one or several; Feedback
+Prize's essays, a row per essay, and train.csv, a row per segment of an essay): each brought column holds
+the JSON list of their values, in the other file's order (`[]` where the key has none, counted in the log).
 """
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from fasthf.inputs.data import DataError, place_of
+
+log = logging.getLogger(__name__)
 
 
 def joins_of(value) -> tuple[dict, ...]:
@@ -30,11 +38,11 @@ def joins_of(value) -> tuple[dict, ...]:
         if isinstance(spec, dict):  # YAML 1.1 (PyYAML, Snakemake's config) reads a bare `on:` as the key True
             spec = {("on" if key is True else key): v for key, v in spec.items()}
         if not isinstance(spec, dict) or not {"file", "on", "columns"} <= set(spec) or set(spec) - {"file", "on",
-                                                                                                     "columns"}:
+                                                                                                     "columns", "many"}:
             raise ValueError(f"competition.joins[{index}]: {spec!r}; give {{file: <key of competition.files>, "
-                             f"on: <column or [columns]>, columns: [<columns to bring>]}}")
+                             f"on: <column or [columns]>, columns: [<columns to bring>], many: <true: every row>}}")
         on, columns = ([v] if isinstance(v, str) else list(v or ()) for v in (spec["on"], spec["columns"]))
-        joins.append({"file": spec["file"], "on": on, "columns": columns})
+        joins.append({"file": spec["file"], "on": on, "columns": columns, **({"many": True} if spec.get("many") else {})})
     return tuple(joins)
 
 
@@ -88,6 +96,15 @@ def join(frame: pd.DataFrame, path: Path, index: int, spec: dict, other: pd.Data
     rows: dict[tuple, list[int]] = {}
     for position, key in enumerate(zip(*(other[c].tolist() for c in on))):
         rows.setdefault(key, []).append(position)
+    if spec.get("many"):
+        found = [rows.get(key, []) for key in zip(*(frame[c].tolist() for c in on))]
+        for column in spec["columns"]:
+            values = other[column].tolist()
+            frame[column] = [json.dumps([values[k] for k in positions]) for positions in found]
+        if not all(found):
+            log.info("%s: %d of %d rows have no row in %s (%s): their columns %s are []", path,
+                     sum(not f for f in found), len(found), other_path.name, where, spec["columns"])
+        return
     take = []
     for row, key in enumerate(zip(*(frame[c].tolist() for c in on))):
         found = rows.get(key, [])

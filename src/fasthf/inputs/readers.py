@@ -6,6 +6,8 @@
     .json                         one JSON array of records (objects)              errors name a record, from 1
     .jsonl, .ndjson               JSON Lines: one record (object) per line           errors name a line
     .parquet, .pq                 Parquet, through pandas and pyarrow                errors name a row, from 1
+    <name>/ (a folder)            one text per `<id>.txt` file (Feedback Prize's     errors name a file
+                                  train/): two columns, the id (the file's stem) and the text, by file name
 
 Every value becomes text (`text_of`): a string as it is; `true`/`false` as `1`/`0` (a JSON bool target,
 such as random-acts-of-pizza's `requester_received_pizza`, is then a binary target of classes 0 and 1,
@@ -34,6 +36,8 @@ def read_file(path: str | Path, columns: list[str], optional=(), keep_all: bool 
               tsv_quoted: bool = False) -> pd.DataFrame:
     """The competition file at `path`, read by its suffix: `columns` required, `optional` kept where present,
     `keep_all`: every column in the file's order. `roles` names the config key of a column in errors."""
+    if str(path).endswith(("/", "\\")) or Path(path).is_dir():
+        return read_text_folder(Path(path), columns, roles)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".tsv" and not tsv_quoted:  # Kaggle's .tsv files never quote: split on tabs as they are
@@ -157,6 +161,25 @@ def _frame(path: Path, records: list[dict], numbers: list[int], unit: str, colum
         data[column] = [text_of(None if v is _ABSENT else v) for v in values]
     frame = pd.DataFrame(data, columns=keep, index=range(len(records)), dtype=str)
     frame.attrs.update(line_numbers=numbers, header=header, unit=unit)
+    return frame
+
+
+# -- a folder of texts -------------------------------------------------------------------------------
+
+def read_text_folder(path: Path, columns, roles=None) -> pd.DataFrame:
+    """Each `<id>.txt` of the folder a row, in file-name order: `columns[0]` the id (the file's stem),
+    `columns[1]` its text exactly as the file holds it (UTF-8; line breaks kept as they are, since span offsets
+    count them). Other files are ignored; a folder without .txt files, or a third column asked of it, is refused."""
+    if not path.is_dir():
+        raise DataError(f"{path}: folder not found")
+    if len(columns) != 2:
+        raise DataError(f"{path}: a folder of texts gives two columns, the id (each file's name) and the text, not "
+                        f"{list(columns)}{_roles(list(columns), roles)}; bring the others from a file by competition.joins")
+    files = sorted(path.glob("*.txt"))
+    if not files:
+        raise DataError(f"{path}: holds no .txt files; a folder of texts holds one <id>.txt per text")
+    frame = pd.DataFrame({columns[0]: [f.stem for f in files], columns[1]: [_decode(f) for f in files]}, dtype=str)
+    frame.attrs.update(line_numbers=[f.name for f in files], header=list(columns), unit="file")
     return frame
 
 

@@ -15,6 +15,7 @@ place (`place_of`; `row N` from 1 without `attrs["line_numbers"]`), the column, 
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import math
 import re
@@ -225,3 +226,25 @@ def spans_by_document(frame: pd.DataFrame, texts: Mapping[str, str], id: str, st
             raise DataError(f"{at}: column '{type}' is empty; every segment needs its type: fix or remove that row")
         spans.setdefault(doc, []).extend([Span(*bounds, cell_text(kind).strip())] if bounds[0] < bounds[1] else [])
     return {doc: sorted(found) for doc, found in spans.items()}
+
+
+def spans_of_segment_lists(frame: pd.DataFrame, text: str, start: str, end: str, type: str,
+                           source: str | None = None) -> list[list[Span]]:
+    """Each row's typed segments from cells holding lists (a join with `many: true` brings an essay's segment rows
+    as the JSON lists of their starts, ends and types), checked as `spans_by_document` checks segment rows; an
+    error names the segment and the row (`segment 2 of file 423A1CA112E2.txt`)."""
+    texts, segments, places = {}, [], []
+    for row, (whole, *cells) in rows_of(frame, [text, start, end, type], source):
+        texts[str(row)] = cell_text(whole)
+        lists = [json.loads(cell) if isinstance(cell, str) else list(cell) for cell in cells]
+        if len({len(values) for values in lists}) != 1:
+            raise DataError(f"{where_in(frame, row, source)}: columns {[start, end, type]} hold lists of different "
+                            f"lengths {[len(v) for v in lists]}; each segment needs a start, an end and a type")
+        for k, values in enumerate(zip(*lists)):
+            segments.append({"row": str(row), start: values[0], end: values[1], type: values[2]})
+            places.append(f"{k + 1} of {place_of(frame, row) if 'line_numbers' in frame.attrs else f'row {row + 1}'}")
+    table = pd.DataFrame(segments, columns=["row", start, end, type])
+    table.attrs.update(path=frame.attrs.get("path") or source or "the training file", line_numbers=places,
+                       unit="segment")
+    found = spans_by_document(table, texts, "row", start, end, type, source)
+    return [found.get(str(row), []) for row in range(len(frame))]

@@ -38,7 +38,8 @@ The competition metrics below are checked against the graders of MLE-bench (`gra
 Span tasks (fasthf.tasks.spans) are scored on the spans decoded per row: jaccard (extraction from short posts,
 chaii: mean word Jaccard of the spans' text), character_f1 (NBME: micro F1 over character positions) and
 micro_f5 (PII Data Detection: micro F-beta, beta 5, over the (text, token, BIO label) rows of labelled given
-tokens), as fasthf.outputs.span_metrics states and checks them.
+tokens) and overlap_f1 (Feedback Prize 2021: segments of words matched where each covers half the other,
+F1 per type, their mean), as fasthf.outputs.span_metrics states and checks them.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ from typing import Callable
 
 import numpy as np
 
-from fasthf.outputs.span_metrics import spans_character_f1, spans_jaccard, spans_micro_f5
+from fasthf.outputs.span_metrics import spans_character_f1, spans_jaccard, spans_micro_f5, spans_overlap_f1
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("jaccard", spans_jaccard, True, "spans", ("spans",)),
     Metric("character_f1", spans_character_f1, True, "spans", ("spans",)),
     Metric("micro_f5", spans_micro_f5, True, "spans", ("spans",)),
+    Metric("overlap_f1", spans_overlap_f1, True, "spans", ("spans",)),
 )}
 
 # The losses a blend's weights minimise (`Task.surrogate`): proper scoring rules of the outputs, smooth where

@@ -49,8 +49,10 @@ tests/unit/test_span_metrics.py re-states each grader that MLE-bench (`grade.py`
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
 
 from fasthf.encoding.span_tokens import word_ranges
 from fasthf.inputs.span_labels import checked_range as _checked, is_missing as _is_missing, parse_locations
@@ -227,6 +229,25 @@ def overlap_macro_f1(truth, predicted) -> float:
     if not counts:
         return 0.0 if len(predicted) else 1.0
     return sum(tp / (tp + 0.5 * (fn + fp)) for tp, fn, fp in counts.values()) / len(counts)
+
+
+def span_words(text: str, spans: Sequence[Span]) -> list[list[int]]:
+    """Each span's text.split() word indices (`words_of_span`), the text's words found once for all its spans."""
+    offsets = word_ranges(text)
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    return [list(range(int(np.searchsorted(ends, span[0], side="right")), int(np.searchsorted(starts, span[1]))))
+            for span in spans]
+
+
+def spans_overlap_f1(truth: Sequence[tuple[str, Sequence[Span]]], predicted: Sequence[Sequence[Span]]) -> float:
+    """overlap_macro_f1 (Feedback Prize 2021) of each row's typed spans made segments of words: `truth` per row
+    (its text, its spans), `predicted` per row the decoded spans."""
+    def segments(rows):
+        return pd.DataFrame([(row, span[2], " ".join(map(str, words))) for row, (text, spans) in enumerate(rows)
+                             for span, words in zip(spans, span_words(text, spans)) if words],
+                            columns=["id", "class", "predictionstring"])
+    texts = [text for text, _ in truth]
+    return overlap_macro_f1(segments(truth), segments(list(zip(texts, predicted))))
 
 
 # -- characters <-> text.split() words ---------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def find_competition(root, files):
     wanted = [name for key, name in files.items() if key != "train"]
     preferred = [root / "competitions" / SLUG, root / SLUG]
     for folder in [*preferred, *folders(root)]:
-        if all((folder / name).is_file() for name in wanted):
+        if all((folder / name).is_dir() if name.endswith("/") else (folder / name).is_file() for name in wanted):
             return folder
     fail(f"the competition's {' and '.join(wanted)} are not under {root}: add the competition {SLUG} as an input "
          f"of this notebook")

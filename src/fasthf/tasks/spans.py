@@ -10,11 +10,14 @@
                                   # locations: NBME's "['s e', 's e;s e']" (target: [location])
                                   # answer_start: a start and the answer (target: [answer_start, answer_text])
                                   # bio: BIO tags over given tokens (target: [labels]; PII's records)
+                                  # segments: lists of starts, ends and types per text (target: [start, end,
+                                  #   type]; Feedback Prize's segment rows brought by a join with many: true)
         unit: words               # what the metric counts and spans are decoded over: words | characters |
                                   # tokens (the given tokens of columns `tokens` + `whitespace`)
         one: true                 # exactly one span per text (extractive answers); else none, one or several
         answer: text              # what the submission writes: text (the span's characters) | locations
                                   # ("s e;s e") | token_rows (a row per labelled token: row_id, id, token, label)
+                                  # | segment_rows (a row per span: id, class, predictionstring, its words)
         threshold: 0.5            # a unit is in a span where its probability of not being O reaches this
         tokens: tokens            # unit tokens: the column of each text's tokens, and of their trailing
         whitespace: trailing_whitespace  # whitespace (true/false per token); together they spell the text
@@ -37,11 +40,12 @@ import numpy as np
 import pandas as pd
 
 from fasthf.encoding.span_tokens import IGNORE, character_outputs, tag_names, trimmed, unit_outputs, word_ranges
-from fasthf.inputs.span_labels import Span, spans_of_answer_starts, spans_of_locations, spans_of_substrings
+from fasthf.inputs.span_labels import (Span, spans_of_answer_starts, spans_of_locations, spans_of_segment_lists,
+                                       spans_of_substrings)
 from fasthf.inputs.targets import TargetError
 from fasthf.inputs.token_records import TokenizedText, bio_of_spans, spans_of_bio_records, tokenized_texts
 from fasthf.outputs.span_decoding import decode_spans
-from fasthf.outputs.span_metrics import format_locations
+from fasthf.outputs.span_metrics import format_locations, span_words
 from fasthf.tasks.base import Task
 
 if TYPE_CHECKING:
@@ -53,10 +57,22 @@ FORMS = {
     "locations": (lambda frame, text, targets, _: spans_of_locations(frame, text, targets[0]), 1),
     "answer_start": (lambda frame, text, targets, _: spans_of_answer_starts(frame, text, *targets), 2),
     "bio": (lambda frame, text, targets, s: spans_of_bio_records(frame, s.tokens, s.whitespace, targets[0], text), 1),
+    "segments": (lambda frame, text, targets, _: spans_of_segment_lists(frame, text, *targets), 3),
 }
 UNITS = ("words", "characters", "tokens")
-# answer -> the sample submission's answer columns it writes, where it writes rows of its own (None: one per text)
-ANSWERS = {"text": None, "locations": None, "token_rows": ("row_id", "token", "label")}
+
+
+@dataclass(frozen=True)
+class RowAnswer:
+    """Answers in rows of their own: the sample's answer columns beside the id, the first of them numbering the
+    rows from 0 where `numbered`."""
+    columns: tuple[str, ...]
+    numbered: bool = False
+
+
+# answer -> its rows where a text answers in rows of its own (None: one answer cell per text)
+ANSWERS = {"text": None, "locations": None, "token_rows": RowAnswer(("row_id", "token", "label"), numbered=True),
+           "segment_rows": RowAnswer(("class", "predictionstring"))}
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,8 @@ class SpanSettings:
                 raise ValueError(f"competition.spans.{key}: {value!r}; use one of {list(known)}")
         if not 0 < settings.threshold < 1:
             raise ValueError(f"competition.spans.threshold: {settings.threshold}; a probability between 0 and 1")
+        if settings.answer == "segment_rows" and settings.unit != "words":
+            raise ValueError("competition.spans: answer segment_rows writes each span's words; set unit: words")
         if (settings.form == "bio" or settings.answer == "token_rows") and settings.unit != "tokens":
             raise ValueError(f"competition.spans: form {settings.form} and answer {settings.answer} name given "
                              f"tokens; set unit: tokens")
@@ -95,8 +113,8 @@ class SpanSettings:
 
     @property
     def answer_columns(self) -> tuple[str, ...] | None:
-        """The sample's answer columns where each text answers in rows of its own (one per labelled token)."""
-        return ANSWERS[self.answer]
+        """The sample's answer columns where each text answers in rows of its own (a labelled token, a span)."""
+        return ANSWERS[self.answer].columns if ANSWERS[self.answer] else None
 
     def units_of(self, text: str) -> np.ndarray:
         """(units, 2) character ranges of the units spans are decoded over."""
@@ -247,32 +265,40 @@ class Spans(Task):
             return format_locations(spans)
         if self.settings.answer == "token_rows":
             return [(k, tag) for k, tag in enumerate(bio_of_spans(spans, text.units)) if tag != "O"]
+        if self.settings.answer == "segment_rows":
+            return [(s.type, " ".join(map(str, words))) for s, words in zip(spans, span_words(text, spans)) if words]
         return " ".join(text[s.start:s.end] for s in spans)
 
     def answer_rows(self, ids, outputs, id_column: str) -> pd.DataFrame:
-        """The submission's rows where texts answer in rows: one per labelled token of each id, in the ids'
-        order, numbered from 0 (`row_id`)."""
-        row, token, label = self.settings.answer_columns
-        pairs = [(key, k, tag) for key, answered in zip(ids, outputs) for k, tag in answered]
-        frame = pd.DataFrame(pairs, columns=[id_column, token, label])
-        frame.insert(0, row, np.arange(len(frame)))
+        """The submission's rows where texts answer in rows (a labelled token, a span): each id's, in the ids'
+        order, numbered from 0 where the answer numbers them (`row_id`)."""
+        shape = ANSWERS[self.settings.answer]
+        values = shape.columns[1:] if shape.numbered else shape.columns
+        frame = pd.DataFrame([(key, *row) for key, answered in zip(ids, outputs) for row in answered],
+                             columns=[id_column, *values])
+        if shape.numbered:
+            frame.insert(0, shape.columns[0], np.arange(len(frame)))
         return frame
 
     def row_problems(self, submission: pd.DataFrame, id_column: str) -> list[str]:
-        """What makes rows of labelled tokens unacceptable: rows not numbered 0, 1, ...; a token that is not a
-        whole number from 0; a label that is not one of the task's B-/I- tags; a token of an id twice."""
-        row, token, label = self.settings.answer_columns
-        problems = []
-        if submission[row].astype(str).tolist() != [str(k) for k in range(len(submission))]:
-            problems.append(f"column {row} does not number the rows 0, 1, 2, ...")
-        if not submission[token].astype(str).str.fullmatch(r"\d+").all():
-            problems.append(f"column {token} holds values that are not token indices (whole numbers from 0)")
-        unknown = sorted(set(submission[label].astype(str)) - set(self.tag_names[1:]))
+        """What makes rows of answers unacceptable: rows not numbered 0, 1, ... (where numbered); a token that is
+        not a whole number from 0, or words that are not such numbers; a label or class that is not one of the
+        task's tags or types; a token labelled twice."""
+        shape, problems = ANSWERS[self.settings.answer], []
+        if shape.numbered and submission[shape.columns[0]].astype(str).tolist() != [str(k) for k in range(len(submission))]:
+            problems.append(f"column {shape.columns[0]} does not number the rows 0, 1, 2, ...")
+        numbers, kind, known = ((shape.columns[1], r"\d+", shape.columns[2]) if shape.numbered else
+                                (shape.columns[1], r"\d+( \d+)*", shape.columns[0]))
+        if not submission[numbers].astype(str).str.fullmatch(kind).all():
+            problems.append(f"column {numbers} holds values that are not {'token' if shape.numbered else 'word'} "
+                            f"indices (whole numbers from 0)")
+        allowed = self.tag_names[1:] if shape.numbered else self.types
+        unknown = sorted(set(submission[known].astype(str)) - set(allowed))
         if unknown:
-            problems.append(f"column {label} holds {unknown[:5]}, not tags of {self.tag_names[1:]}")
-        twice = submission[[id_column, token]].astype(str).duplicated()
+            problems.append(f"column {known} holds {unknown[:5]}, not one of {allowed}")
+        twice = submission[[id_column, numbers]].astype(str).duplicated() if shape.numbered else submission.duplicated()
         if twice.any():
-            problems.append(f"{int(twice.sum())} tokens are labelled twice")
+            problems.append(f"{int(twice.sum())} rows repeat an earlier one")
         return problems
 
     def submission_values(self, outputs, columns, form):
