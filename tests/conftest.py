@@ -11,9 +11,9 @@ from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
 SAME_WORKER = {"test_code_competition.py": "test_presets.py"}
 # The workflow files whose runs take longest, longest first (measured on 2 cores, tests/README): xdist hands a
 # worker the next file when it is free, so the long ones start first and the short ones fill the ends.
-LONGEST_FIRST = ["test_pipeline.py", "test_benchmark_presets.py", "test_presets.py", "test_architecture_chains.py",
-                 "test_slurm.py", "test_readme_commands.py", "test_ensemble_run.py", "test_refit.py",
-                 "test_shared_encoding.py"]
+LONGEST_FIRST = ["test_pipeline.py", "test_benchmark_presets.py", "test_architecture_chains.py", "test_span_run.py",
+                 "test_presets.py", "test_slurm.py", "test_span_rows_run.py", "test_readme_commands.py",
+                 "test_ensemble_run.py", "test_refit.py", "test_time_limit.py", "test_shared_encoding.py"]
 
 
 def pytest_configure(config):

@@ -84,3 +84,27 @@ def run_preset(workdir: Path, slug: str, model: Path) -> tuple:
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return workdir, workdir / results, stage_one, mtime, done.stdout + done.stderr
+
+
+# A span preset's run, smaller: two folds, two short stages, short windows (a long text is read in several)
+SMALL = """\
+max_length: 16
+folds: 2
+torch_threads: 1
+stages:
+  - {name: head, freeze_to: -1, epochs: 1, lr_max: 2.0e-3}
+  - {name: all, freeze_to: 0, epochs: 2, lr_max: 1.0e-3}
+"""
+
+
+# A preset's run in one stage (config/one-stage.yaml beside config/small.yaml)
+ONE_STAGE = "stages:\n  - {name: all, freeze_to: 0, epochs: 2, lr_max: 2.0e-3}\n"
+
+
+def preset_run(workdir, slug, model, *config, targets=(), configs=()):
+    """`slug`'s preset on its fixture with config/small.yaml (and `configs`), two jobs at once: its command."""
+    command = ["snakemake", *targets, "--cores", "2", "--configfile", f"config/competitions/{slug}.yaml",
+               "config/small.yaml", *configs, "--config", f"model={model}", f"archive=tests/fixtures/{slug}.zip", *config]
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    return command

@@ -33,6 +33,8 @@ def predict_command(args) -> int:
     if not texts:
         raise UsageError("no texts to classify: give them as arguments, with --file, or one per line on stdin")
     predictor = Predictor(args.bundle, batch_size=args.batch_size, precision=args.precision)
+    if predictor.task.per_token:
+        return print_spans(predictor, texts, args.json)
     options = None
     if predictor.multiple_choice:  # competition.choices: "question<TAB>option<TAB>option..."
         fields = [text.split("\t") for text in texts]
@@ -47,6 +49,29 @@ def predict_command(args) -> int:
                 print(f"  {label:<18} {prob:.4f}")
         else:
             print("\t".join([p.label, str(p.index), *(f"{x:.4f}" for x in p.probs), text]))
+    return 0
+
+
+def print_spans(predictor, texts: list[str], as_json: bool) -> int:
+    """A span bundle's answers: each span's type, characters and the text around it (`text<TAB>pair` where the
+    bundle reads a pair beside each text)."""
+    pair = predictor.info.get("pair")
+    pairs = None
+    if pair:
+        fields = [text.split("\t", 1) for text in texts]
+        if any(len(row) != 2 for row in fields):
+            raise UsageError(f"this bundle finds spans asked for by a {pair}: give each text as 'text<TAB>{pair}'")
+        texts, pairs = [row[0] for row in fields], [row[1] for row in fields]
+    for k, (text, spans) in enumerate(zip(texts, predictor.spans(texts, pairs))):
+        if as_json:
+            print(json.dumps({"text": text, **({"pair": pairs[k]} if pairs else {}),
+                              "spans": [{"type": s.type, "start": s.start, "end": s.end, "text": text[s.start:s.end]}
+                                        for s in spans]}, ensure_ascii=False))
+            continue
+        print(f"{text}" + (f"\t({pair}: {pairs[k]})" if pairs else "") + f"\t{len(spans)} span(s)")
+        for s in spans:
+            before, after = text[max(0, s.start - 30):s.start], text[s.end:s.end + 30]
+            print(f"  {s.type or 'span'}\t{s.start}-{s.end}\t...{before}[{text[s.start:s.end]}]{after}...")
     return 0
 
 

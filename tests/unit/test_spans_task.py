@@ -200,6 +200,29 @@ def test_the_trained_model_predicts_the_held_out_tokens_as_its_last_validation_p
     assert isinstance(predicted, TokenOutputs) and sorted(predicted.by_row()) == list(range(6))
 
 
+def test_a_bundle_of_the_trained_model_gives_each_text_its_spans_as_the_pipeline_decodes_them(cached, trained,
+                                                                                              tmp_path):
+    from fasthf.models.architectures import load_checkpoint
+    from fasthf.outputs.prediction import outputs_table, predict_probs
+    from fasthf.outputs.span_ensemble import decoded, unit_table
+    from fasthf.routes.bundle import Predictor, export_bundle
+
+    folder, _, task, summary = cached
+    export_bundle(folder / "stage" / "model", folder / "start", tmp_path / "bundle",
+                  {"max_length": summary["max_length"], "window_stride": summary.get("window_stride"),
+                   "task": task.describe(), "pair": "sentiment"})
+    test = tweets(6)
+    spans = Predictor(tmp_path / "bundle").spans(test.text.tolist(), test.sentiment.tolist())
+    model = load_checkpoint(folder / "stage" / "model", n_labels=task.n_outputs, head="token")
+    split = load_split(folder / "test.safetensors")  # the same texts, cached by the pipeline
+    table = outputs_table(split, predict_probs(model, split, batch_size=4, activation=task.activation))
+    texts = test.text.tolist()
+    assert spans == decoded(task, texts, unit_table(task, texts, [table]), range(6))
+    assert all(len(found) == 1 for found in spans)
+    with pytest.raises(ValueError, match="reads each text beside its sentiment"):
+        Predictor(tmp_path / "bundle").spans(texts)
+
+
 NBME = {"slug": "nbme-score-clinical-patient-notes",
         "files": {"train": "train.csv", "test": "test.csv", "sample_submission": "sample_submission.csv",
                   "notes": "patient_notes.csv", "features": "features.csv"},

@@ -4,8 +4,6 @@ a token classifier over two folds, its outputs per token blended per word, decod
 scored by word Jaccard out of fold and written as the sample submission's answers; as a code competition, its
 inference package answers a test file it never saw, offline."""
 import json
-import os
-import shutil
 import subprocess
 import sys
 
@@ -13,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import NO_NETWORK, copy_workflow
+from helpers import copy_workflow
+from presets import ONE_STAGE, SMALL, preset_run
 from fasthf.inputs.competition import Competition
 from fasthf.outputs.metrics import METRICS
 from fasthf.outputs.span_ensemble import decoded
@@ -21,25 +20,6 @@ from fasthf.outputs.token_table import TokenOutputs
 
 SLUG = "tweet-sentiment-extraction"
 RESULTS = f"results/{SLUG}"
-# The preset's run, smaller: two folds, two short stages, short windows (a long post is read in several)
-SMALL = """\
-max_length: 16
-folds: 2
-torch_threads: 1
-stages:
-  - {name: head, freeze_to: -1, epochs: 1, lr_max: 2.0e-3}
-  - {name: all, freeze_to: 0, epochs: 2, lr_max: 1.0e-3}
-"""
-
-
-def preset_run(workdir, slug, model, *config, targets=(), configs=()):
-    command = ["snakemake", *targets, "--cores", "2", "--configfile", f"config/competitions/{slug}.yaml",
-               "config/small.yaml", *configs, "--config", f"model={model}", f"archive=tests/fixtures/{slug}.zip", *config]
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
-    return command
-
-
 @pytest.fixture(scope="module")
 def span_run(tmp_path_factory, tiny_model_folder):
     """The preset of the extraction competition on its fixture (tests/fixtures/make_span_fixtures.py)."""
@@ -136,7 +116,6 @@ def test_the_package_answers_the_public_test_as_the_pipeline_and_a_test_file_it_
 
 
 NOTES = "nbme-score-clinical-patient-notes"
-ONE_STAGE = "stages:\n  - {name: all, freeze_to: 0, epochs: 2, lr_max: 2.0e-3}\n"
 
 
 def test_the_notes_preset_answers_each_pair_with_character_locations_in_its_note(tmp_path, tiny_model_folder):
@@ -160,92 +139,34 @@ def test_the_notes_preset_answers_each_pair_with_character_locations_in_its_note
             assert 0 <= start < end <= len(notes[key])
 
 
-PII = "pii-detection-removal-from-educational-data"
+
+CHAII = "chaii-hindi-and-tamil-question-answering"
 
 
-def test_the_essays_preset_answers_typed_spans_a_row_per_labelled_token_and_its_package_answers_unseen_essays(
+def test_the_question_answering_preset_answers_each_question_with_words_of_its_context_and_its_bundle_too(
         tmp_path, tiny_model_folder):
-    """Records of given tokens read from JSON, typed BIO spans (names, emails, URLs, ids), essays past
-    max_length read in windows, decoded per given token, scored by micro F5 and written a row per labelled
-    token; the package answers essays it never saw, offline, in the test file's order."""
-    from fasthf.outputs.submission import validate_submission_file
-
-    (tmp_path / "work").mkdir()
-    workdir = copy_workflow(tmp_path / "work", {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
-    results, data = workdir / "results" / PII, workdir / "data" / PII
-    preset_run(workdir, PII, tiny_model_folder("bert"), "max_length=64", configs=["config/one-stage.yaml"])
+    """Hindi and Tamil contexts read in windows beside their question, one answer each, never empty; one chain,
+    so the run ends in an inference bundle, whose `fasthf predict` prints each answer in its context."""
+    workdir = copy_workflow(tmp_path, {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    results, data = workdir / "results" / CHAII, workdir / "data" / CHAII
+    preset_run(workdir, CHAII, tiny_model_folder("bert"), "max_length=40", "folds=1",  # a question beside each window
+               targets=[f"results/{CHAII}/submission.csv", f"results/{CHAII}/bundle"], configs=["config/one-stage.yaml"])
+    assert "moved to the nearest occurrence" in (data / "download.log").read_text()
     metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
-    assert metrics["metric"] == "micro_f5" and metrics["task"] == "spans" and metrics["decision"]["rule"] == "threshold"
-    preprocessed = next(results.glob("logs/*/preprocess.log")).read_text()
-    assert '"windowed": 0' not in preprocessed  # the long essay, at least, was read in windows
-    competition, task = Competition.load(data / "competition.json")
-    assert task.types == ["EMAIL", "ID_NUM", "NAME_STUDENT", "URL_PERSONAL"]
-    test = competition.read_test(data / "test.json")
-    texts = dict(zip(test.document, task.texts(test)))
+    assert metrics["metric"] == "jaccard" and 0 < metrics["oof_rows"] < 40  # the held-out share
+    test = pd.read_csv(data / "test.csv", dtype=str, keep_default_na=False)
     submission = pd.read_csv(results / "submission.csv", dtype=str, keep_default_na=False)
-    assert submission.columns.tolist() == ["row_id", "document", "token", "label"]
-    assert submission.row_id.tolist() == [str(k) for k in range(len(submission))]
-    assert set(submission.document) <= set(test.document) and set(submission.label) <= set(task.tag_names[1:])
-    for document, token in zip(submission.document, submission.token):
-        assert 0 <= int(token) < len(texts[document].units)
-    assert validate_submission_file(results / "submission.csv", data / "sample_submission.csv", competition, task) == []
-
-    unseen = pd.read_json(data / "test.json").iloc[::-1].assign(document=lambda f: f.document + 1000)
-    unseen.to_json(tmp_path / "unseen.json", orient="records")
-    done = subprocess.run([sys.executable, "-m", "fasthf", "apply-package", str(results / "package"), "--test",
-                           str(tmp_path / "unseen.json"), "--sample", str(data / "sample_submission.csv"), "--out",
-                           str(tmp_path / "unseen.csv")], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    answered = pd.read_csv(tmp_path / "unseen.csv", dtype=str, keep_default_na=False)
-    order = [d for d in answered.document.drop_duplicates()]
-    assert order == [d for d in unseen.document.astype(str) if d in set(order)]  # the test file's order
-    expected = submission.assign(document=lambda f: (f.document.astype(int) + 1000).astype(str))
-    by_document = lambda f: {d: g[["token", "label"]].values.tolist() for d, g in f.groupby("document")}  # noqa: E731
-    assert by_document(answered) == by_document(expected)  # the same answers as the pipeline's
-
-
-ESSAYS = "feedback-prize-2021"
-
-
-def test_the_segments_preset_reads_essays_from_folders_and_answers_a_row_per_typed_span_in_words(
-        tmp_path, tiny_model_folder):
-    """Essays read from the folders train/ and test/, their segment rows brought from train.csv by a join with
-    many: true, typed spans decoded per word, scored by the overlap F1 and written a row per span with its
-    words; the kernel script, offline, answers a folder of essays the package never saw."""
-    (tmp_path / "work").mkdir()
-    workdir = copy_workflow(tmp_path / "work", {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
-    results, data = workdir / "results" / ESSAYS, workdir / "data" / ESSAYS
-    preset_run(workdir, ESSAYS, tiny_model_folder("bert"), "max_length=48", configs=["config/one-stage.yaml"])
-    assert (data / "train").is_dir() and (data / "train.csv").is_file()
-    metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
-    assert metrics["metric"] == "overlap_f1" and metrics["oof_rows"] == len(list((data / "train").glob("*.txt")))
-    competition, task = Competition.load(data / "competition.json")
-    assert len(task.types) == 7 and "Concluding Statement" in task.types
-    submission = pd.read_csv(results / "submission.csv", dtype=str, keep_default_na=False)
-    assert submission.columns.tolist() == ["id", "class", "predictionstring"] and len(submission)
-    essays = {path.stem: path.read_text() for path in (data / "test").glob("*.txt")}
-    assert set(submission.id) <= set(essays) and set(submission["class"]) <= set(task.types)
-    for essay, words in zip(submission.id, submission.predictionstring):
-        indices = [int(w) for w in words.split()]
-        assert indices == sorted(indices) and indices[-1] < len(essays[essay].split())
-
-    # the kernel script as Kaggle runs it, offline, on a test folder of essays the package never saw
-    root = tmp_path / "input"
-    mounted = root / "competitions" / ESSAYS
-    (mounted / "test").mkdir(parents=True)
-    for essay, text in essays.items():
-        (mounted / "test" / f"U{essay}.txt").write_text(text)
-    for name in ("sample_submission.csv", "train.csv"):
-        shutil.copy(data / name, mounted)
-    shutil.copytree(results / "package", root / "datasets" / "someone" / f"fasthf-{ESSAYS}-package")
-    (tmp_path / "offline").mkdir()
-    (tmp_path / "offline" / "sitecustomize.py").write_text(NO_NETWORK)
-    env = {**os.environ, "FASTHF_KAGGLE_INPUT": str(root), "FASTHF_KAGGLE_WORKING": str(tmp_path / "working"),
-           "PYTHONPATH": str(tmp_path / "offline"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, str(results / "kernel" / "fasthf-submission.py")], cwd=tmp_path, env=env,
+    assert submission.columns.tolist() == ["id", "PredictionString"] and submission.id.tolist() == test.id.tolist()
+    for answer, context in zip(submission.PredictionString, test.context):
+        assert answer and answer in context
+    asked = [f"{context}\t{question}" for context, question in zip(test.context[:2], test.question[:2])]
+    done = subprocess.run([sys.executable, "-m", "fasthf", "predict", "--bundle", str(results / "bundle"), "--json",
+                           *asked], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [p["pair"] for p in printed] == test.question[:2].tolist()
+    for p, answer in zip(printed, submission.PredictionString):  # one span each, the submission's own answer
+        assert len(p["spans"]) == 1 and p["spans"][0]["text"] == answer
+    done = subprocess.run([sys.executable, "-m", "fasthf", "predict", "--bundle", str(results / "bundle"), asked[0]],
                           capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    answered = pd.read_csv(tmp_path / "working" / "submission.csv", dtype=str, keep_default_na=False)
-    pd.testing.assert_frame_equal(answered.assign(id=answered.id.str[1:]).sort_values(["id", "predictionstring"],
-                                                                                     ignore_index=True),
-                                  submission.sort_values(["id", "predictionstring"], ignore_index=True))
+    assert done.returncode == 0 and f"[{submission.PredictionString[0]}]" in done.stdout, done.stdout + done.stderr

@@ -192,7 +192,7 @@ def final_outputs(wildcards=None):
     outputs = [f"{RESULTS}/submission.csv", f"{RESULTS}/summary.csv", f"{ENSEMBLE}/members.csv",
                *each_chain(f"{CHAIN}/stages.csv", [*chains(), *refits()])]
     outputs += [f"{RESULTS}/{name}/lr_find/lr_find.json" for name in MEMBERS if needs_lr_find(name)]
-    if len(chains()) == 1 and not COMPETITION.is_spans:  # the inference bundle holds one model (of rows, not spans yet)
+    if len(chains()) == 1:  # the inference bundle holds one model
         outputs.append(f"{RESULTS}/bundle")
     if COMPETITION.route == "notebook":  # what Kaggle runs: the package and the kernel folder
         outputs += [f"{RESULTS}/package", f"{RESULTS}/kernel"]

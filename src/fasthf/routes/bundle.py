@@ -9,6 +9,8 @@
     >>> Predictor("results/<slug>/bundle").predict_one("a text")
     Prediction(label='<its class>', index=<the class's index>, probs=[...])
     >>> Predictor("results/<slug>/bundle").predict_one("a question", ["an option", "another", ...])  # choices
+    >>> Predictor("results/<slug>/bundle").spans(["a text"], ["what a span is asked for"])  # a span task
+    [[Span(start=2, end=6, type='')]]
 """
 from __future__ import annotations
 
@@ -122,6 +124,23 @@ class Predictor:
         one_label = self.task.classes is not None  # the index of the class; several targets have none
         return [Prediction(name, int(p.argmax()) if one_label else -1, [round(float(x), 6) for x in p])
                 for p, name in zip(outputs, self.task.answer_names(outputs))]
+
+    def spans(self, texts: list[str], pairs: list[str] | None = None) -> list[list]:
+        """A span bundle's spans of each text (characters `[start, end)` and a type), read in windows where long,
+        beside `pairs[i]` where the competition asks for a span of something (`info["pair"]`); decoded at the
+        task's threshold, over words where the competition gave its texts as tokens."""
+        from fasthf.encoding.span_split import span_split
+        from fasthf.outputs.prediction import outputs_table, predict_probs
+        from fasthf.outputs.span_ensemble import decoded, unit_table
+
+        task = self.task.for_plain_texts()
+        if bool(self.info.get("pair")) != (pairs is not None):
+            raise ValueError(f"this bundle reads each text beside its {self.info.get('pair')}: give both" if
+                             self.info.get("pair") else "this bundle reads texts alone: give no pairs")
+        split, _ = span_split(list(texts), self.tokenizer, self.info["max_length"], task.types, pairs=pairs,
+                              window_stride=self.info.get("window_stride"))
+        outputs = predict_probs(self.model, split, self.batch_size, self.device, self.precision, task.activation)
+        return decoded(task, texts, unit_table(task, texts, [outputs_table(split, outputs)]), range(len(texts)))
 
     def predict_one(self, text: str, options: list[str] | None = None) -> Prediction:
         return self.predict([text], None if options is None else [options])[0]

@@ -33,7 +33,7 @@ that read them, then to the metric's units, and is decoded there (`fasthf.output
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -172,6 +172,14 @@ class Spans(Task):
         task = cls(targets, text=text, settings=settings)
         types = sorted({span.type for row in task.spans(frame) for span in row} - {""})
         return cls(targets, types, text=text, settings=settings) if types else task
+
+    def for_plain_texts(self) -> "Spans":
+        """The task for texts given without their tokens (an inference bundle's): over given tokens, decoded over
+        words instead and answered as text."""
+        if self.settings.unit != "tokens":
+            return self
+        return Spans(self.targets, self.classes, self.label_names, self.text,
+                     replace(self.settings, unit="words", answer="text"))
 
     @property
     def answers_in_rows(self) -> bool:
