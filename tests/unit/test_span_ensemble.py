@@ -67,3 +67,30 @@ def test_a_threshold_is_fitted_out_of_fold_and_used_only_where_it_beats_the_task
     sure = TokenOutputs(units.rows, units.ranges, probs(*[0.9] * 16))
     assert not threshold_decision(task, metric, truth, texts, sure, rows, parts, 1.0)[0]["used"]
     assert threshold_decision(task, metric, truth, texts, units, rows, np.zeros(8), plain) is None  # one part
+
+
+def test_blend_weights_favour_the_member_whose_units_tags_are_right_and_the_test_blend_uses_them():
+    from fasthf.outputs.metrics import METRICS
+    from fasthf.outputs.span_ensemble import SpanMember, blend_weights, evaluate_span_ensemble, unit_tags
+
+    # 12 texts "aa bb cc", the span always "bb": member good says so, member noise says 0.5 everywhere
+    texts = ["aa bb cc"] * 12
+    truth = np.empty(12, dtype=object)
+    truth[:] = [(text, [Span(3, 5)]) for text in texts]
+    ranges = [[0, 2], [3, 5], [6, 8]] * 12
+    rows = np.repeat(np.arange(12), 3)
+    good = TokenOutputs(rows, ranges, np.tile(probs(0.1, 0.9, 0.1), (12, 1)))
+    noise = TokenOutputs(rows, ranges, probs(*[0.5] * 36))
+    assert unit_tags(TASK, truth, good).tolist()[:3] == [0, 1, 0]  # O, B, O
+    weights, _ = blend_weights(TASK, truth, [good, noise])
+    assert weights[0] > 0.9 and weights.sum() == pytest.approx(1)
+    # a unit one member did not read takes the other's outputs alone
+    gap = TokenOutputs(rows, ranges, np.where(np.arange(36)[:, None] == 1, np.nan, noise.outputs))
+    assert np.allclose(blend_units([good, gap], [0.5, 0.5]).outputs[1], good.outputs[1])
+    members = [SpanMember(name, name, {42: [table]}, {42: [table]}, {42: 1.0}) for name, table in
+               (("good", good), ("noise", noise))]
+    result = evaluate_span_ensemble(members, truth, TASK, METRICS["jaccard"], texts, texts, np.arange(12),
+                                    np.arange(12) % 3)
+    assert result["weights"]["good"] > 0.9 and sum(result["weights"].values()) == pytest.approx(1)
+    assert np.allclose(result["test"].outputs, blend_units([good, noise], list(result["weights"].values())).outputs)
+    assert decoded(TASK, texts, result["test"], [0]) == [[Span(3, 5)]]

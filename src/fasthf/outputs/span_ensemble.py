@@ -4,8 +4,11 @@ decoded into spans, and scored out of fold by the competition's metric.
 A (member, seed)'s out-of-fold table is its folds' held-out tables together (each row held out once); its test
 table is its folds' test tables together, so a character's outputs are the mean over the folds' tokens that
 read it (the folds share a tokenizer). Per unit (a word, or a character: `fasthf.tasks.spans.SpanSettings.unit`)
-a member's outputs are the mean over the unit's characters; the members are blended per unit with equal
-weights, whatever tokenizers they read the text with (fitted weights are still to come). The threshold a unit
+a member's outputs are the mean over the unit's characters; the members are blended per unit, whatever
+tokenizers they read the text with, by weights that minimise the log loss of the units' tags out of fold (as
+the row tasks' blends do: `fasthf.outputs.ensemble.fit_weights`), fitted on every held-out unit that all members
+read; the blend's own out-of-fold score is cross-fitted over the folds (each fold's units blended by weights
+fitted on the others). The threshold a unit
 must reach to be inside a span is fitted out of fold over `THRESHOLDS` and scored cross-fitted over the folds
 (each fold's rows decoded at the threshold fitted on the others); it is used on test only where that score
 beats the task's own threshold clearly (over resamples of the held-out groups), as `fasthf.outputs.decisions`
@@ -22,7 +25,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from fasthf.encoding.span_tokens import token_tags
 from fasthf.outputs.decisions import clear_gain, gain_verdict
+from fasthf.outputs.ensemble import fit_weights
 from fasthf.outputs.metrics import Metric
 from fasthf.outputs.token_table import TokenOutputs
 from fasthf.tasks.spans import Spans
@@ -55,16 +60,51 @@ def unit_table(task: Spans, texts: Sequence[str], tables: Sequence[TokenOutputs]
     return TokenOutputs(np.concatenate(rows), np.concatenate(ranges), np.concatenate(outputs))
 
 
-def blend_units(tables: Sequence[TokenOutputs]) -> TokenOutputs:
-    """The mean of unit tables of the same rows and units (a unit without outputs in one table takes the others')."""
+def blend_units(tables: Sequence[TokenOutputs], weights: Sequence[float] | None = None) -> TokenOutputs:
+    """The (weighted) mean of unit tables of the same rows and units; a unit without outputs in one table takes
+    the others', their weights made to sum to one again."""
     first = tables[0]
     for table in tables[1:]:
         if not (np.array_equal(table.rows, first.rows) and np.array_equal(table.ranges, first.ranges)):
             raise ValueError("unit tables of different rows or units cannot be blended")
+    stacked = np.stack([t.outputs for t in tables])
+    shares = np.ones(len(tables)) if weights is None else np.asarray(weights, dtype=np.float64)
+    read = ~np.isnan(stacked).any(axis=2)  # (tables, units): the tables with outputs for the unit
     with warnings.catch_warnings():  # a unit no table has outputs for stays NaN (whitespace characters)
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(np.stack([t.outputs for t in tables]), axis=0)
+        total = (shares[:, None] * read).sum(axis=0)
+        mean = np.einsum("t,tuk->uk", shares, np.nan_to_num(stacked)) / total[:, None]
+    mean[total == 0] = np.nan
     return TokenOutputs(first.rows, first.ranges, mean)
+
+
+def unit_tags(task: Spans, truth: np.ndarray, units: TokenOutputs) -> np.ndarray:
+    """Each unit's true tag id (`fasthf.encoding.span_tokens.token_tags`), from its row's spans in `truth`."""
+    tags = np.empty(len(units.rows), dtype=np.int64)
+    for row in np.unique(units.rows):
+        at = units.rows == row
+        tags[at] = token_tags(truth[row][1], units.ranges[at], task.types)
+    return tags
+
+
+def blend_weights(task: Spans, truth: np.ndarray, tables: Sequence[TokenOutputs], parts: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, TokenOutputs]:
+    """The weights that minimise the log loss of the held-out units' tags (units every table read), and the
+    out-of-fold blend cross-fitted over `parts` (a row's fold, per unit row; None: by those weights)."""
+    tags = unit_tags(task, truth, tables[0])
+    read = ~np.isnan(np.stack([t.outputs for t in tables])).any(axis=(0, 2)) & (tags >= 0)
+
+    def fitted(units):
+        return fit_weights([t.outputs[units & read] for t in tables], tags[units & read], task)
+    weights = fitted(np.ones(len(tags), bool))
+    if parts is None or len(np.unique(parts)) < 2:
+        return weights, blend_units(tables, weights)
+    blended = blend_units(tables, weights).outputs
+    for part in np.unique(parts):
+        mine = parts == part
+        blended[mine] = blend_units([TokenOutputs(t.rows[mine], t.ranges[mine], t.outputs[mine]) for t in tables],
+                                    fitted(~mine)).outputs
+    return weights, TokenOutputs(tables[0].rows, tables[0].ranges, blended)
 
 
 def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs, rows: Sequence[int], threshold: float | None = None,
@@ -154,7 +194,13 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
                          **score(member_oof[-1]), "seconds": sum(member.seconds.values())})
         else:
             rows[-1]["kind"] = "member"
-    oof, test = blend_units(member_oof), blend_units(member_test)
+    weights = np.ones(1)
+    if len(members) == 1:
+        oof, test = member_oof[0], member_test[0]
+    else:
+        unit_parts = None if parts is None else pd.Series(parts, index=train_rows).reindex(member_oof[0].rows).to_numpy()
+        weights, oof = blend_weights(task, truth, member_oof, unit_parts)
+        test = blend_units(member_test, weights)
     rows.append({"name": "ensemble", "kind": "ensemble", **score(oof),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
     decision = None
@@ -166,7 +212,7 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
                      metric.name: decided})
         if decision["used"]:
             oof, test = at_threshold(task, oof, decision["fitted"]), at_threshold(task, test, decision["fitted"])
-    weights = {m.name: 1 / len(members) for m in members}
+    weights = {m.name: float(w) for m, w in zip(members, weights)}
     table = pd.DataFrame(rows)
     table["weight"] = np.where(table.kind == "member", table.member.map(weights),
                                np.where(table.kind.isin(["ensemble", "decision"]), 1.0, np.nan))
@@ -176,14 +222,15 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
             "train_rows": train_rows}
 
 
-def blended_answers(task: Spans, texts: Sequence[str], outputs: dict, members: Sequence[str],
+def blended_answers(task: Spans, texts: Sequence[str], outputs: dict, weights: dict[str, float],
                     decision: dict | None) -> np.ndarray:
     """The answers an inference package gives (fasthf.routes.package), by the ensemble's arithmetic: per
     (member, seed) its folds' token tables as one unit table, a member's seeds and then the members blended per
-    unit, the threshold where the ensemble used it. `outputs`: {(member, seed): [token table per fold]}."""
+    unit by their `weights` ({member: weight}), the threshold where the ensemble used it. `outputs`: {(member,
+    seed): [token table per fold]}."""
     per_member = [blend_units([unit_table(task, texts, tables) for (m, _), tables in outputs.items() if m == name])
-                  for name in members]
-    units = blend_units(per_member)
+                  for name in weights]
+    units = blend_units(per_member, list(weights.values()))
     if decision and decision.get("used"):
         units = at_threshold(task, units, decision["fitted"])
     return answers(task, texts, units)

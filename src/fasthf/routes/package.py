@@ -217,7 +217,8 @@ def blended(info: dict, task, outputs: dict[tuple[str, int], list[np.ndarray]], 
     from fasthf.outputs.span_ensemble import blended_answers
 
     if task.per_token:
-        return blended_answers(task, texts, outputs, list(info["members"]), info.get("decision"))
+        return blended_answers(task, texts, outputs, {name: m["weight"] for name, m in info["members"].items()},
+                               info.get("decision"))
 
     members = list(info["members"])
     per_member = [np.mean([np.mean(folds, axis=0) for (m, _), folds in outputs.items() if m == name], axis=0)
