@@ -1,5 +1,6 @@
 """The optimizer: fastai's Adam with decoupled weight decay, stepped by torch's fused AdamW."""
 import numpy as np
+import pytest
 import torch
 from fastai.optimizer import Adam
 
@@ -123,6 +124,8 @@ def test_a_stage_stopped_by_the_time_limit_validates_and_saves_a_checkpoint_that
     metrics = run_stage(Stage(freeze_to=0, epochs=3, lr_max=1e-3), 1, tmp_path / "start", data, tmp_path / "stage",
                         TrainSettings(batch_size=8), SENTIMENT_TASK, deadline)
     assert metrics["stopped_early"].startswith("stopped early at epoch 2 of 3, batch 3 of 4")
+    assert metrics["epochs_trained"] == 1.5  # 4 batches, then 2: its rate counts those, not the 3 epochs set
+    assert metrics["train_rows_per_second"] == pytest.approx(metrics["train_rows"] * 1.5 / metrics["seconds"], abs=0.1)
     assert json.loads((tmp_path / "stage" / "metrics.json").read_text())["stopped_early"] == metrics["stopped_early"]
     assert len(pd.read_csv(tmp_path / "stage" / "history.csv")) == 2  # epoch 1 whole, epoch 2 cut and validated
     held_out = Predictions.read(tmp_path / "stage" / "valid_outputs.csv")
@@ -145,6 +148,7 @@ def test_a_deadline_already_past_trains_nothing_and_still_saves_the_checkpoint_i
     metrics = run_stage(Stage(freeze_to=0, epochs=2, lr_max=1e-3), 1, tmp_path / "start", data, tmp_path / "stage",
                         TrainSettings(batch_size=8), SENTIMENT_TASK, Deadline(0.0, 1.0, 1.0))
     assert metrics["stopped_early"].startswith("stopped early at epoch 1 of 2, batch 1 of 4")
+    assert metrics["epochs_trained"] == 0 and metrics["train_rows_per_second"] == 0
     before, after = (load_file(next(folder.glob("*.safetensors"))) for folder in (tmp_path / "start", tmp_path / "stage" / "model"))
     shared = [name for name in before if name in after and "classifier" not in name]
     assert shared and all(np.array_equal(before[name].numpy(), after[name].numpy()) for name in shared)

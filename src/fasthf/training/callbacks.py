@@ -193,7 +193,12 @@ class Deadline(Callback):
         self.stopped: str | None = None
 
     def before_fit(self):
-        self.stopped, self.batches, self.seconds = None, 0, 0.0
+        self.stopped, self.batches, self.seconds, self.per_epoch = None, 0, 0.0, 0
+
+    @property
+    def epochs_trained(self) -> float:
+        """The epochs the fit trained before it stopped: its training batches over an epoch's."""
+        return self.batches / self.per_epoch if self.per_epoch else 0.0
 
     def before_epoch(self):
         if self.stopped:
@@ -203,7 +208,7 @@ class Deadline(Callback):
         if not self.training:
             return
         now = self.now()
-        self.started = now
+        self.started, self.per_epoch = now, self.n_iter
         mean = self.seconds / self.batches if self.batches else self.batch_s
         if now + mean + self.validate_s > self.deadline:
             left = max(self.deadline - now, 0)

@@ -49,9 +49,9 @@ def epoch_history(learn: Learner, epoch_seconds: list[float]) -> pd.DataFrame:
 
 def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, lr, groups: list[dict],
                       outputs: torch.Tensor, seconds: float, holds_out: bool, settings: TrainSettings,
-                      task: Task, stopped_early: str | None = None) -> dict:
+                      task: Task, stopped_early: str | None = None, epochs_trained: float | None = None) -> dict:
     """Every file of a finished stage; returns its metrics (what `metrics.json` holds). `stopped_early`: where and
-    why the time limit ended it (`fasthf.training.callbacks.Deadline`)."""
+    why the time limit ended it (`fasthf.training.callbacks.Deadline`), after `epochs_trained` of its epochs."""
     label = stage.name or f"stage {index}"
     progress = next((cb for cb in learn.cbs if isinstance(cb, LogProgress)), None)
     history = epoch_history(learn, progress.epoch_seconds if progress else [])
@@ -74,8 +74,10 @@ def write_stage_files(out_dir: Path, learn: Learner, stage: Stage, index: int, l
         **{name: float(last[name]) for name in metric_names}, "metrics": metric_names,
         "precision": learn.precision.name, "precision_reason": learn.precision.reason,
         "ema_decay": settings.ema_decay, "stopped_early": stopped_early,
-        "seconds": round(seconds, 2),
-        "train_rows_per_second": round(train_rows * stage.epochs / max(seconds, 1e-9), 1),
+        "epochs_trained": stage.epochs if epochs_trained is None else round(epochs_trained, 3),
+        "seconds": round(seconds, 2),  # the rate counts the epochs trained: a stage stopped early trained fewer
+        "train_rows_per_second": round(train_rows * (stage.epochs if epochs_trained is None else epochs_trained)
+                                       / max(seconds, 1e-9), 1),
         "collapsed": None if valid.labels is None else task.collapsed(valid.labels.numpy(), outputs.numpy()),
     }
     if metrics["collapsed"]:

@@ -210,4 +210,4 @@ def run_stage(stage: Stage, index: int, previous_checkpoint: str | Path, data: F
     if stopped:
         log.warning("%s: %s", label, stopped)
     return write_stage_files(Path(out_dir), learn, stage, index, lr, groups, valid_outputs.outputs(), seconds,
-                             data.holds_out, settings, task, stopped)
+                             data.holds_out, settings, task, stopped, deadline.epochs_trained if stopped else None)
