@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 
 from helpers import ONE_CORE_JOBS, copy_workflow
-from presets import BENCHMARK_SLUGS, EXPECTED, preset, preset_command
+from presets import BENCHMARK_SLUGS, EXPECTED, ONE_EPOCH, preset, preset_command
 
 
-ONE_STAGE = "stages:\n  - {name: all, freeze_to: 0, epochs: 1, lr_max: 0.001}\n"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def benchmark_runs(tmp_path_factory, tiny_model_folder):
 
     def run(slug):
         workdir = copy_workflow(tmp_path_factory.mktemp(slug))
-        (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS + ONE_STAGE)
+        (workdir / "config" / "one-core-jobs.yaml").write_text(ONE_CORE_JOBS + ONE_EPOCH)
         results = f"results/{slug}"  # what the forms make: the submission, and a code competition's folders
         targets = [f"{results}/submission.csv", *([f"{results}/package", f"{results}/kernel"]
                                                    if preset(slug).route == "notebook" else [])]

@@ -69,10 +69,11 @@ def test_the_segments_preset_reads_essays_from_folders_and_answers_a_row_per_typ
     (tmp_path / "work").mkdir()
     workdir = copy_workflow(tmp_path / "work", {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
     results, data = workdir / "results" / ESSAYS, workdir / "data" / ESSAYS
-    preset_run(workdir, ESSAYS, tiny_model_folder("bert"), "max_length=48", configs=["config/one-stage.yaml"])
+    preset_run(workdir, ESSAYS, tiny_model_folder("bert"), "max_length=48", "folds=1",  # one chain: PII's has two
+               configs=["config/one-stage.yaml"])
     assert (data / "train").is_dir() and (data / "train.csv").is_file()
     metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
-    assert metrics["metric"] == "overlap_f1" and metrics["oof_rows"] == len(list((data / "train").glob("*.txt")))
+    assert metrics["metric"] == "overlap_f1" and 0 < metrics["oof_rows"] < len(list((data / "train").glob("*.txt")))
     competition, task = Competition.load(data / "competition.json")
     assert len(task.types) == 7 and "Concluding Statement" in task.types
     submission = pd.read_csv(results / "submission.csv", dtype=str, keep_default_na=False)
