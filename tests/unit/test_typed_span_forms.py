@@ -175,7 +175,7 @@ def test_a_row_per_span_is_written_for_each_essay_and_checked():
     broken = pd.concat([submission, submission.iloc[[0]]], ignore_index=True)
     broken.loc[1, ["class", "predictionstring"]] = ["Claim", "5 six"]
     problems = " ".join(submission_problems(broken, sample, competition, task))
-    assert "not word indices" in problems and "['Claim']" in problems and "1 rows repeat" in problems
+    assert "not indices" in problems and "['Claim']" in problems and "1 rows repeat" in problems
 
 
 def test_overlap_f1_of_spans_matches_segments_of_words_covering_half_of_each_other(tmp_path):

@@ -64,15 +64,22 @@ UNITS = ("words", "characters", "tokens")
 
 @dataclass(frozen=True)
 class RowAnswer:
-    """Answers in rows of their own: the sample's answer columns beside the id, the first of them numbering the
-    rows from 0 where `numbered`."""
+    """Answers in rows of their own: the sample's answer columns beside the id (`columns`, the first numbering
+    the rows from 0 where `numbered`); `indices` the column of the text's token or word indices, written as
+    `pattern`; `label` the column of the span's BIO tag (`tags`) or its type."""
     columns: tuple[str, ...]
+    indices: str
+    pattern: str
+    label: str
+    tags: bool
     numbered: bool = False
 
 
 # answer -> its rows where a text answers in rows of its own (None: one answer cell per text)
-ANSWERS = {"text": None, "locations": None, "token_rows": RowAnswer(("row_id", "token", "label"), numbered=True),
-           "segment_rows": RowAnswer(("class", "predictionstring"))}
+ANSWERS = {"text": None, "locations": None,
+           "token_rows": RowAnswer(("row_id", "token", "label"), "token", r"\d+", "label", tags=True, numbered=True),
+           "segment_rows": RowAnswer(("class", "predictionstring"), "predictionstring", r"\d+( \d+)*", "class",
+                                     tags=False)}
 
 
 @dataclass(frozen=True)
@@ -289,22 +296,20 @@ class Spans(Task):
         return frame
 
     def row_problems(self, submission: pd.DataFrame, id_column: str) -> list[str]:
-        """What makes rows of answers unacceptable: rows not numbered 0, 1, ... (where numbered); a token that is
-        not a whole number from 0, or words that are not such numbers; a label or class that is not one of the
-        task's tags or types; a token labelled twice."""
+        """What makes rows of answers unacceptable: rows not numbered 0, 1, ... (where numbered); indices that are
+        not whole numbers from 0; a label that is not one of the task's tags or types; a row (a labelled token:
+        its id and token) given twice."""
         shape, problems = ANSWERS[self.settings.answer], []
         if shape.numbered and submission[shape.columns[0]].astype(str).tolist() != [str(k) for k in range(len(submission))]:
             problems.append(f"column {shape.columns[0]} does not number the rows 0, 1, 2, ...")
-        numbers, kind, known = ((shape.columns[1], r"\d+", shape.columns[2]) if shape.numbered else
-                                (shape.columns[1], r"\d+( \d+)*", shape.columns[0]))
-        if not submission[numbers].astype(str).str.fullmatch(kind).all():
-            problems.append(f"column {numbers} holds values that are not {'token' if shape.numbered else 'word'} "
-                            f"indices (whole numbers from 0)")
-        allowed = self.tag_names[1:] if shape.numbered else self.types
-        unknown = sorted(set(submission[known].astype(str)) - set(allowed))
+        if not submission[shape.indices].astype(str).str.fullmatch(shape.pattern).all():
+            problems.append(f"column {shape.indices} holds values that are not indices (whole numbers from 0)")
+        allowed = self.tag_names[1:] if shape.tags else self.types
+        unknown = sorted(set(submission[shape.label].astype(str)) - set(allowed))
         if unknown:
-            problems.append(f"column {known} holds {unknown[:5]}, not one of {allowed}")
-        twice = submission[[id_column, numbers]].astype(str).duplicated() if shape.numbered else submission.duplicated()
+            problems.append(f"column {shape.label} holds {unknown[:5]}, not one of {allowed}")
+        key = [id_column, shape.indices] if shape.tags else list(submission.columns)
+        twice = submission[key].astype(str).duplicated()
         if twice.any():
             problems.append(f"{int(twice.sum())} rows repeat an earlier one")
         return problems
