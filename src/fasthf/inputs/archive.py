@@ -95,7 +95,7 @@ def _check_agreement(competition: Competition, train, test, sample, archive) -> 
         raise DataError(f"{archive}: {names['test']} has {len(test)} rows and {names['sample_submission']} "
                         f"{len(sample)}; with competition.id null, test row i is answered in sample row i")
     test_ids, sample_ids = set(competition.ids(test)), set(competition.sample_ids(sample))
-    if competition.is_spans and competition.span_settings.answer_columns:  # its rows: examples for some ids
+    if competition.answers_in_rows:  # the sample's rows are examples for some of the test's ids
         extra = sorted(map(str, sample_ids - test_ids))
         if extra:
             raise DataError(f"{archive}: {names['sample_submission']} names {len(extra)} {competition.id}(s) that "

@@ -2,7 +2,7 @@
 
     competition:
       slug: nlp-getting-started
-      files: {train: train.csv, test: test.csv, sample_submission: sample_submission.csv}
+      files: {train: train.csv, test: test.csv, sample_submission: sample_submission.csv}  # train/: a folder
       id: id                            # the id of the test file and the sample submission; null: rows
                                         #   are matched by position (test row i answers sample row i)
       sample_id: null                   # the sample's id column where it is named otherwise (test_id)
@@ -16,8 +16,7 @@
       task: auto                        # auto | binary | multiclass | multilabel | regression | soft | tags | spans
       tag_separator: " "                # tags: the labels of a row, in one cell
       metric: f1                        # null: the task's default
-      submission: auto                  # auto | labels | probabilities | ranked (the top_k labels, best first)
-      top_k: 3
+      submission: auto                  # auto | labels | probabilities | ranked (the top_k: 3 labels, best first)
       route: file                       # file: upload submission.csv; notebook: a code competition
       tsv_quoted: false                 # true: .tsv files quote as pandas' to_csv(sep="\t") does
       json_cells: null                  # {column: null | [field, ...]}: cells holding JSON, read as text
@@ -46,7 +45,6 @@ from fasthf.io import read_json, write_json
 from fasthf.outputs.metrics import Metric
 from fasthf.tasks import TASKS, Task, task_from
 from fasthf.tasks.spans import SpanSettings, check_span_description
-
 
 SUBMISSION_FORMS = ("auto", "labels", "probabilities", "ranked")
 ROUTES = ("file", "notebook")  # how Kaggle takes a submission: a file upload, or a notebook it runs (code competitions)
@@ -167,6 +165,10 @@ class Competition:
         return SpanSettings.of(self.spans)
 
     @property
+    def answers_in_rows(self) -> bool:  # texts answer in rows of their own (PII's tokens): the sample's are examples
+        return self.is_spans and self.span_settings.answer_columns is not None
+
+    @property
     def sample_id_column(self) -> str | None:
         """The sample submission's id column (None where rows are matched by position)."""
         return self.sample_id or self.id
@@ -244,7 +246,7 @@ class Competition:
         if column:
             if self.id in self.integer_columns:
                 frame[column] = integer_column(frame, Path(path), column)
-            if not (self.is_spans and self.span_settings.answer_columns):  # else an id has a row per labelled token
+            if not self.answers_in_rows:
                 check_unique(frame, Path(path), column)
         if not self.answer_columns(frame):
             raise DataError(f"{path}: line 1: no answer column: {list(frame.columns)} are the id and the copied "
@@ -346,4 +348,3 @@ class Competition:
         """The description and the task the download step wrote (competition.json)."""
         data = read_json(path)
         return cls.from_description(data["competition"]), task_from(data["task"])
-
