@@ -42,7 +42,8 @@ def joins_of(value) -> tuple[dict, ...]:
             raise ValueError(f"competition.joins[{index}]: {spec!r}; give {{file: <key of competition.files>, "
                              f"on: <column or [columns]>, columns: [<columns to bring>], many: <true: every row>}}")
         on, columns = ([v] if isinstance(v, str) else list(v or ()) for v in (spec["on"], spec["columns"]))
-        joins.append({"file": spec["file"], "on": on, "columns": columns, **({"many": True} if spec.get("many") else {})})
+        many = {"many": True} if spec.get("many") else {}
+        joins.append({"file": spec["file"], "on": on, "columns": columns, **many})
     return tuple(joins)
 
 

@@ -174,7 +174,8 @@ def read_text_folder(path: Path, columns, roles=None) -> pd.DataFrame:
         raise DataError(f"{path}: folder not found")
     if len(columns) != 2:
         raise DataError(f"{path}: a folder of texts gives two columns, the id (each file's name) and the text, not "
-                        f"{list(columns)}{_roles(list(columns), roles)}; bring the others from a file by competition.joins")
+                        f"{list(columns)}{_roles(list(columns), roles)}; bring the others from a file by "
+                        f"competition.joins")
     files = sorted(path.glob("*.txt"))
     if not files:
         raise DataError(f"{path}: holds no .txt files; a folder of texts holds one <id>.txt per text")

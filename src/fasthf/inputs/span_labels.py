@@ -48,8 +48,8 @@ def rows_of(frame: pd.DataFrame, columns, source: str | None):
     """(row, values of `columns`) for each row, once the frame is found to hold them (a None column: None)."""
     missing = [c for c in columns if c and c not in frame.columns]
     if missing:
-        raise DataError(f"{where_in(frame, None, source)}: has no column(s) {missing} (found {list(frame.columns)}); name "
-                        f"the columns that hold the texts and spans in the competition's description")
+        raise DataError(f"{where_in(frame, None, source)}: has no column(s) {missing} (found {list(frame.columns)}); "
+                        f"name the columns that hold the texts and spans in the competition's description")
     return enumerate(zip(*(frame[c].tolist() if c else [None] * len(frame) for c in columns)))
 
 
@@ -90,8 +90,9 @@ def spans_of_substrings(frame: pd.DataFrame, text: str, selected: str,
         whole, part = cell_text(whole), cell_text(part)
         start, empty = whole.find(part), empty + (not part)
         if part and start < 0:
-            raise DataError(f"{where_in(frame, row, source)}: column '{selected}': {shortened(part)} is not in column '{text}' "
-                            f"({shortened(whole)}); copy it from its text verbatim, spaces included, or remove that row")
+            raise DataError(f"{where_in(frame, row, source)}: column '{selected}': {shortened(part)} is not in column "
+                            f"'{text}' ({shortened(whole)}); copy it from its text verbatim, spaces included, or remove "
+                            f"that row")
         spans.append([Span(start, start + len(part), type)] if part else [])
     if empty:
         log.info("%s: %d row(s) with an empty '%s' have no span", where_in(frame, None, source), empty, selected)
@@ -119,13 +120,14 @@ def spans_of_answer_starts(frame: pd.DataFrame, text: str, start: str, answer: s
             continue
         at = _whole(begin)
         if at is None or at < 0:
-            raise DataError(f"{where_in(frame, row, source)}: column '{start}': {shortened(begin)} is not a whole number from "
-                            f"0; give the position of the answer's first character in '{text}', or remove that row")
+            raise DataError(f"{where_in(frame, row, source)}: column '{start}': {shortened(begin)} is not a whole "
+                            f"number from 0; give the position of the answer's first character in '{text}', or remove "
+                            f"that row")
         if whole[at:at + len(part)] != part:
             found = [i for i in range(len(whole) - len(part) + 1) if whole.startswith(part, i)]
             if not found:
-                raise DataError(f"{where_in(frame, row, source)}: column '{answer}': {shortened(part)} is not in column "
-                                f"'{text}', neither at {start} {at} nor elsewhere; fix or remove that row")
+                raise DataError(f"{where_in(frame, row, source)}: column '{answer}': {shortened(part)} is not in "
+                                f"column '{text}', neither at {start} {at} nor elsewhere; fix or remove that row")
             at = min(found, key=lambda s: (abs(s - at), s))
             moved, first_moved = moved + 1, first_moved or where_in(frame, row, source)
         spans.append([Span(at, at + len(part), type)])

@@ -41,7 +41,8 @@ def text_of_tokens(tokens: Sequence[str], trailing_whitespace: Sequence[bool], f
                             f"'{named['tokens']}'; each token needs one: fix or remove that record")
     bad = next((i for i, token in enumerate(tokens) if not isinstance(token, str)), None)
     if bad is not None:
-        raise DataError(f"{where}: column '{named['tokens']}': token {bad} is {shortened(tokens[bad])}, not text; fix it")
+        raise DataError(f"{where}: column '{named['tokens']}': token {bad} is {shortened(tokens[bad])}, not text; "
+                        f"fix it")
     pieces = [token + (" " if space else "") for token, space in zip(tokens, trailing_whitespace)]
     starts = [0, *itertools.accumulate(map(len, pieces))]
     offsets, text = [(at, at + len(token)) for at, token in zip(starts, tokens)], "".join(pieces)
