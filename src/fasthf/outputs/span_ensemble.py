@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fasthf.encoding.span_tokens import token_tags
-from fasthf.outputs.decisions import clear_gain, gain_verdict
+from fasthf.outputs.decisions import clear_gain, cross_fitted, gain_verdict
 from fasthf.outputs.ensemble import fit_weights
 from fasthf.outputs.metrics import Metric
 from fasthf.outputs.token_table import TokenOutputs
@@ -99,11 +99,8 @@ def blend_weights(task: Spans, truth: np.ndarray, tables: Sequence[TokenOutputs]
     weights = fitted(np.ones(len(tags), bool))
     if parts is None or len(np.unique(parts)) < 2:
         return weights, blend_units(tables, weights)
-    blended = blend_units(tables, weights).outputs
-    for part in np.unique(parts):
-        mine = parts == part
-        blended[mine] = blend_units([TokenOutputs(t.rows[mine], t.ranges[mine], t.outputs[mine]) for t in tables],
-                                    fitted(~mine)).outputs
+    blended = cross_fitted(len(tags), parts, fitted, lambda fold_weights, mine: blend_units(
+        [TokenOutputs(t.rows[mine], t.ranges[mine], t.outputs[mine]) for t in tables], fold_weights).outputs)
     return weights, TokenOutputs(tables[0].rows, tables[0].ranges, blended)
 
 

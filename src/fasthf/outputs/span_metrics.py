@@ -253,8 +253,7 @@ def spans_overlap_f1(truth: Sequence[tuple[str, Sequence[Span]]], predicted: Seq
 # -- characters <-> text.split() words ---------------------------------------------------------------------------
 def words_of_span(text: str, start: int, end: int) -> list[int]:
     """The text.split() indices of the words with a character in text[start:end]."""
-    start, end = _checked(start, end)
-    return [i for i, (s, e) in enumerate(word_ranges(text)) if s < end and e > start]
+    return span_words(text, [_checked(start, end)])[0]
 
 
 def span_of_words(text: str, words: Iterable[int] | str) -> tuple[int, int]:
