@@ -52,10 +52,14 @@ def test_the_main_job_then_the_report_predict_and_validate(tmp_path, tiny_model_
 
 
 def test_the_cpu_preset_command_plans_the_whole_run(tmp_path):
-    """The hour on the real data cannot run here; its command, with the fixture for the archive, plans every job."""
+    """The hour on the real data cannot run here; its command, with the fixture for the archive, plans the rates
+    and the plan its time limit expands the chains from, and without the limit every job."""
     workdir = copy_workflow(tmp_path)
     command = readme_command("snakemake --cores 2 --configfile config/cpu.yaml")
     command[-1] = "archive=tests/fixtures/sentiment-analysis-on-movie-reviews-mini.zip"
     done = subprocess.run([*command, "--dry-run"], cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "train_stage" in done.stdout and "submission" in done.stdout
+    assert "rates" in done.stdout and "plan" in done.stdout and "train_stage" not in done.stdout
+    done = subprocess.run([*command, "time_limit=null", "--dry-run"], cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "train_stage" in done.stdout and "submission" in done.stdout and "rates" not in done.stdout
