@@ -10,6 +10,7 @@ from fasthf.io import folder_digest
 from fasthf.models.architectures import load_pretrained
 from fasthf.outputs.decisions import ClassOffsets
 from fasthf.outputs.memory import apply_memory
+from fasthf.outputs.output_forms import RowOutputs
 from fasthf.outputs.prediction import predict_probs
 from fasthf.outputs.submission import make_submission
 from fasthf.routes.package import (PACKAGE_JSON, PackageError, apply_package, build_package, measured_rate, read_package,
@@ -34,9 +35,7 @@ def package(tmp_path_factory, tiny_model_folder, competition_files):
         chains.append({"member": "tiny", "seed": seed, "split": "fold0", "model": folder / f"seed{seed}"})
     tokenizer.save_pretrained(folder / "tokenizer")
     train = COMPETITION.read_train(competition_files["train"])
-    from fasthf.outputs.memory import remembered
-
-    memory = remembered(COMPETITION.memory_keys(train), SENTIMENT_TASK.encode(train), SENTIMENT_TASK)
+    memory = RowOutputs.remembered(COMPETITION, SENTIMENT_TASK, train)
     out = folder / "package"
     build_package(out, COMPETITION, SENTIMENT_TASK, chains, {"tiny": {"tokenizer": folder / "tokenizer", "max_length": 64}},
                   {"tiny": 1.0}, OFFSETS["decision"], memory, {"batch_size": 32, "mixed_precision": "no"})

@@ -118,18 +118,31 @@ def test_the_package_answers_the_public_test_as_the_pipeline_and_a_test_file_it_
 NOTES = "nbme-score-clinical-patient-notes"
 
 
-def test_the_notes_preset_answers_each_pair_with_character_locations_in_its_note(tmp_path, tiny_model_folder):
-    """Notes and features joined from their files, none, one or several spans per pair, decoded per character at
-    a threshold fitted out of fold. (Its package is the extraction preset's code path, checked above.)"""
+def test_the_notes_preset_blends_two_tokenizers_per_character_and_answers_with_locations_in_each_note(
+        tmp_path, tiny_model_folder):
+    """Notes and features joined from their files, none, one or several spans per pair; two members whose
+    tokenizers differ (WordPiece, byte-level BPE) blended per character, decoded per character. (The threshold
+    fitted out of fold is the extraction preset's, checked above; its package too.)"""
     from fasthf.inputs.span_labels import parse_locations
 
-    workdir = copy_workflow(tmp_path, {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    members = "".join(f"  - {{name: {arch}, model: {tiny_model_folder(arch)}}}\n" for arch in ("bert", "roberta"))
+    workdir = copy_workflow(tmp_path, {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE,
+                                       "two-members.yaml": f"members:\n{members}"})
     results, data = workdir / "results" / NOTES, workdir / "data" / NOTES
-    preset_run(workdir, NOTES, tiny_model_folder("bert"), "max_length=48",  # a feature's text beside the note
-               targets=[f"results/{NOTES}/submission.csv"], configs=["config/one-stage.yaml"])
+    preset_run(workdir, NOTES, tiny_model_folder("bert"), "max_length=48", "folds=1",  # a feature beside the note
+               targets=[f"results/{NOTES}/submission.csv"], configs=["config/one-stage.yaml", "config/two-members.yaml"])
     metrics = json.loads((results / "ensemble" / "metrics.json").read_text())
-    assert metrics["metric"] == "character_f1" and metrics["decision"]["rule"] == "threshold"
+    assert metrics["metric"] == "character_f1" and set(metrics["weights"]) == {"bert", "roberta"}
+    assert sum(metrics["weights"].values()) == pytest.approx(1.0)
     competition, task = Competition.load(data / "competition.json")
+    train = competition.read_train(data / "train.csv")
+    held = pd.read_csv(results / "folds.csv").query("fold >= 0").row
+    blend = TokenOutputs.read(results / "ensemble" / "oof_outputs.csv")
+    for arch in ("bert", "roberta"):  # each member read its own tokens; the blend has one line per character
+        tokens = TokenOutputs.read(next((results / arch).glob("seed*/fold0/stages/*/valid_outputs.csv")))
+        assert set(tokens.rows) <= set(held)
+    for row, (ranges, _) in blend.by_row().items():
+        assert ranges.tolist() == [[k, k + 1] for k in range(len(task.texts(train.iloc[[row]])[0]))]
     test = competition.read_test(data / "test.csv")
     submission = pd.read_csv(results / "submission.csv", keep_default_na=False)
     assert submission.id.tolist() == pd.read_csv(data / "sample_submission.csv").id.tolist()

@@ -1,26 +1,17 @@
 """Snakemake entry point: final test outputs, with test texts found verbatim in the training file taking what it says."""
-import shutil
-
 import pandas as pd
 
 from fasthf.inputs.competition import Competition
 from fasthf.io import write_csv
 from fasthf.logs import job_log
-from fasthf.outputs.memory import apply_memory
-from fasthf.outputs.table import Predictions, read_in_file_order
+from fasthf.outputs.output_forms import outputs_form
 
 with job_log(snakemake.log[0]):
     competition, task = Competition.load(snakemake.input.competition)
-    if task.per_token:  # a span task's outputs per unit go on as they are: memory of spans is still to come
-        shutil.copyfile(snakemake.input.outputs, snakemake.output.predictions)
-        write_csv(snakemake.output.counts, pd.DataFrame([{"enabled": False, "test_texts": None, "set_from_memory": 0,
-                                                          "changed_answer": 0}]))
-        print("memory: not applied to a span task; every answer is the model's")
-    else:
-        train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
-        model = read_in_file_order(snakemake.input.outputs, len(test))
-        outputs, from_memory, counts = apply_memory(competition.memory_keys(test), model,
-                                                    competition.memory_keys(train), task.encode(train), task,
+    form = outputs_form(task)  # a row of outputs per text, or a line per unit (span tasks: memory of spans)
+    train, test = competition.read_train(snakemake.input.train), competition.read_test(snakemake.input.test)
+    outputs, from_memory, counts = form.with_memory(competition, task, test, form.read(snakemake.input.outputs, test),
+                                                    form.remembered(competition, task, train),
                                                     enabled=snakemake.params.enabled)
-        Predictions(range(len(test)), outputs).write(snakemake.output.predictions, from_memory=from_memory)
-        write_csv(snakemake.output.counts, pd.DataFrame([counts]))
+    form.write(snakemake.output.predictions, outputs, from_memory)
+    write_csv(snakemake.output.counts, pd.DataFrame([counts]))

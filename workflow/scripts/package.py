@@ -3,7 +3,8 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import folder_size, read_json
 from fasthf.logs import job_log
 from fasthf.routes.kernels import DATASET_METADATA, dataset_metadata, owner
-from fasthf.routes.package import build_package, measured_rate, remembered_table, runtime_verdict
+from fasthf.outputs.output_forms import outputs_form
+from fasthf.routes.package import build_package, measured_rate, runtime_verdict
 from fasthf.training.time_plan import parse_duration
 
 with job_log(snakemake.log[0]):
@@ -15,9 +16,8 @@ with job_log(snakemake.log[0]):
                       **{key: read_json(summary).get(key) for key in ("window_stride", "duel_swap")}}
                for name, tokenizer, summary in zip(snakemake.params.members, snakemake.input.tokenizers,
                                                     snakemake.input.tensors)}
-    # memory of spans is still to come (the pipeline's memory job passes a span task's outputs on as they are)
-    memory = remembered_table(competition, task, snakemake.input.train) if snakemake.params.memory and not task.per_token \
-        else None
+    memory = outputs_form(task).remembered(competition, task, competition.read_train(snakemake.input.train)) \
+        if snakemake.params.memory else None
     rate = measured_rate([read_json(path) for path in snakemake.input.timing])
     fits, verdict = runtime_verdict(rate, snakemake.params.hidden_test_rows, parse_duration(snakemake.params.runtime_limit))
     (print if fits is not False else lambda text: print(f"WARNING: {text}"))(verdict)

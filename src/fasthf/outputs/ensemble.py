@@ -25,10 +25,12 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import softmax
 
+from fasthf.io import save_figure, write_csv, write_json
 from fasthf.outputs.decisions import clear_gain, cross_fitted, gain_verdict, parts_for_cross_fitting
 from fasthf.outputs.metrics import Metric
-from fasthf.outputs.table import Predictions, mean
+from fasthf.outputs.table import Predictions, mean, out_of_fold
 from fasthf.tasks import Task
+from fasthf.training.evaluation import plot_scores
 
 
 def blend(outputs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
@@ -142,3 +144,41 @@ def final_row(table: pd.DataFrame, decision: dict | None) -> pd.Series:
     """The table's row that describes the submitted outputs: the ensemble, with its decision rule if used."""
     kind = "decision" if decision and decision["used"] else "ensemble"
     return table[table.kind == kind].iloc[-1]
+
+
+def row_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, competition, task: Task, metric: Metric, models: dict,
+                       held_out: dict, test: dict, seconds: dict, decide: bool = True, refit: bool = False) -> None:
+    """The ensemble rule's files (`output`: its named outputs) for a task with a row of outputs per text, from the
+    chains' tables ({(member, seed): [table per fold]}), the training file (the only targets) and the folds table;
+    `decide`: fit the task's decision rule; `refit`: the test tables are the refits'."""
+    members = [Member(name, model,
+                      oof={seed: out_of_fold(held_out[m, seed]) for (m, seed) in held_out if m == name},
+                      test={seed: mean(test[m, seed]) for (m, seed) in test if m == name},
+                      seconds={seed: seconds[m, seed] for (m, seed) in seconds if m == name})
+               for name, model in models.items()]
+    targets = task.encode(competition.read_train(train_path))
+    folds = folds.set_index("row")
+    result = evaluate_ensemble(members, targets, folds, task, metric, decide=decide)
+    table = result["table"]
+    write_csv(output.members, table)
+    save_figure(output.score_plot, plot_scores(table, metric))
+    result["oof"].write(output.oof)
+    result["test"].write(output.test)
+    write_csv(output.per_class, task.diagnostics(result["targets"], result["oof"].outputs))
+    score = float(final_row(table, result["decision"])[metric.name])
+    save_figure(output.diagnostics, task.plot_diagnostics(result["targets"], result["oof"].outputs,
+                                                          f"ensemble, out of fold: {metric.name} {score:.4f}"))
+    write_json(output.metrics, {"metric": metric.name, "score": score, metric.name: score,
+                                "greater_is_better": metric.greater_is_better, "blend_loss": task.surrogate,
+                                "task": task.kind, "oof_rows": int(len(result["oof"].rows)), "weights": result["weights"],
+                                "folds": int(folds.fold[folds.fold >= 0].nunique()), "decision": result["decision"],
+                                "test_outputs": ("each member's refit on every training row" if refit
+                                                 else "the mean of the folds' models")})
+    pd.set_option("display.width", 200)
+    print(table.to_string(index=False))
+    print(f"weights (fitted on out-of-fold predictions, minimising {task.surrogate}):", result["weights"])
+    if result["decision"]:
+        decision = result["decision"]
+        print(f"{decision['rule']} (fitted on out-of-fold outputs, scored cross-fitted): {decision['fitted']}; "
+              f"{metric.name} {decision['without']:.4f} -> {decision['with']:.4f}: "
+              f"{'used on test' if decision['used'] else 'not used'}: {decision['why']}")

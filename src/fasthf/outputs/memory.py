@@ -33,19 +33,29 @@ def apply_memory(test_keys: pd.Series, outputs: np.ndarray, train_keys: pd.Serie
 
     Returns the outputs (rows in test order), which rows memory set, and the counts.
     """
+    return memory_from_table(test_keys, outputs, remembered(train_keys, train_targets, task), task, enabled)
+
+
+def memory_from_table(test_keys: pd.Series, outputs: np.ndarray, table: pd.DataFrame, task: Task,
+                      enabled: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """`apply_memory` from a remembered table (`remembered`: index the text key, a column per output)."""
     final = np.array(outputs, dtype=np.float64, copy=True)
     from_memory = np.zeros(len(test_keys), dtype=bool)
     if enabled:
-        table = remembered(train_keys, train_targets, task)
         from_memory = test_keys.isin(table.index).to_numpy()
-        final[from_memory] = table.loc[test_keys[from_memory]].to_numpy()
+        final[from_memory] = table.loc[test_keys[from_memory]].to_numpy(dtype=np.float64)
     changed = (task.decode(final) != task.decode(outputs)).reshape(len(final), -1).any(axis=1)
-    counts = {"enabled": bool(enabled), "test_texts": int(len(test_keys)), "set_from_memory": int(from_memory.sum()),
-              "changed_answer": int(changed.sum())}
+    return final, from_memory, memory_counts(enabled, from_memory, int(changed.sum()), "answer")
+
+
+def memory_counts(enabled: bool, from_memory: np.ndarray, changed: int, what: str) -> dict:
+    """What memory did (the memory job's `memory.csv`), said in the log too: `what` the model gives (an answer,
+    spans)."""
+    counts = {"enabled": bool(enabled), "test_texts": int(len(from_memory)), "set_from_memory": int(from_memory.sum()),
+              "changed_answer": int(changed)}
     if enabled:
         log.info("memory: %d of %d test texts occur verbatim in the training file and take what it says; %d of "
-                 "those change the model's answer", counts["set_from_memory"], counts["test_texts"],
-                 counts["changed_answer"])
+                 "those change the model's %s", counts["set_from_memory"], counts["test_texts"], changed, what)
     else:
-        log.info("memory off: every test answer is the model's")
-    return final, from_memory, counts
+        log.info("memory off: every test %s is the model's", what)
+    return counts

@@ -12,7 +12,7 @@ fitted on the others). The threshold a unit
 must reach to be inside a span is fitted out of fold over `THRESHOLDS` and scored cross-fitted over the folds
 (each fold's rows decoded at the threshold fitted on the others); it is used on test only where that score
 beats the task's own threshold clearly (over resamples of the held-out groups), as `fasthf.outputs.decisions`
-does for class offsets. The
+does for class offsets; then each type's minimum span length likewise (`fasthf.outputs.span_lengths`). The
 unit tables hand on the same form as the token tables (`row,start,end,out_k`, a line per unit), which
 `answers` decodes into the submission's answers.
 """
@@ -26,11 +26,14 @@ import numpy as np
 import pandas as pd
 
 from fasthf.encoding.span_tokens import token_tags
+from fasthf.io import save_figure, write_csv, write_json
 from fasthf.outputs.decisions import clear_gain, cross_fitted, gain_verdict
 from fasthf.outputs.ensemble import fit_weights
 from fasthf.outputs.metrics import Metric
+from fasthf.outputs.span_lengths import lengths_decision, without_short_spans
 from fasthf.outputs.token_table import TokenOutputs
 from fasthf.tasks.spans import Spans
+from fasthf.training.evaluation import figure, plot_scores
 
 
 @dataclass
@@ -170,11 +173,14 @@ def answers(task: Spans, texts: Sequence[str], units: TokenOutputs) -> np.ndarra
 
 def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: Spans, metric: Metric,
                            train_texts: Sequence[str], test_texts: Sequence[str], train_rows: np.ndarray,
-                           parts: np.ndarray | None = None, groups: np.ndarray | None = None) -> dict:
+                           parts: np.ndarray | None = None, groups: np.ndarray | None = None,
+                           decide: bool = True) -> dict:
     """Every seed, member and the blend scored out of fold on `train_rows` (the rows the folds hold out: a text
     without a token, an empty one, is scored too, with no span); the blend's out-of-fold and test unit tables.
     With `parts` (each row's fold), the threshold is fitted out of fold and used on test only where its
-    cross-fitted score beats the task's own threshold."""
+    cross-fitted score beats the task's own threshold clearly, then the minimum span length per type
+    (`fasthf.outputs.span_lengths`, in the decision's `lengths`) likewise (`decide` false: neither). `score`: the
+    out-of-fold score of the outputs handed on, cross-fitted where a decision was used."""
     rows, member_oof, member_test = [], [], []
     score = lambda units: {"rows": int(len(train_rows)),  # noqa: E731
                            metric.name: metric.score(truth[train_rows], decoded(task, train_texts, units, train_rows))}
@@ -200,15 +206,26 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
         test = blend_units(member_test, weights)
     rows.append({"name": "ensemble", "kind": "ensemble", **score(oof),
                  "seconds": sum(sum(m.seconds.values()) for m in members)})
-    decision = None
-    fitted = None if parts is None else threshold_decision(task, metric, truth, train_texts, oof, train_rows, parts,
-                                                           rows[-1][metric.name], groups)
+    decision, final = None, rows[-1][metric.name]
+    fitted = None if parts is None or not decide else threshold_decision(
+        task, metric, truth, train_texts, oof, train_rows, parts, final, groups)
     if fitted is not None:
         decision, decided = fitted
         rows.append({**rows[-1], "name": f"ensemble + threshold {decision['fitted']:.2f}", "kind": "decision",
                      metric.name: decided})
         if decision["used"]:
             oof, test = at_threshold(task, oof, decision["fitted"]), at_threshold(task, test, decision["fitted"])
+            final = decided
+        # then the minimum length of each type's spans, on the spans of the threshold used
+        lengths = lengths_decision(task, metric, truth, train_texts, oof, train_rows, parts, groups)
+        if lengths is not None:
+            decision["lengths"], shortened = lengths
+            rows.append({**rows[-1], "name": "ensemble + minimum lengths", "kind": "decision", metric.name: shortened})
+            if decision["lengths"]["used"]:
+                minimum = decision["lengths"]["fitted"]
+                oof = without_short_spans(task, train_texts, oof, minimum)
+                test = without_short_spans(task, test_texts, test, minimum)
+                final = shortened
     weights = {m.name: float(w) for m, w in zip(members, weights)}
     table = pd.DataFrame(rows)
     table["weight"] = np.where(table.kind == "member", table.member.map(weights),
@@ -216,21 +233,24 @@ def evaluate_span_ensemble(members: list[SpanMember], truth: np.ndarray, task: S
     table["seconds"] = table.seconds.round(1)
     table["seed"] = table.seed.astype("Int64")
     return {"table": table, "weights": weights, "decision": decision, "oof": oof, "test": test,
-            "train_rows": train_rows}
+            "train_rows": train_rows, "score": final}
 
 
-def blended_answers(task: Spans, texts: Sequence[str], outputs: dict, weights: dict[str, float],
-                    decision: dict | None) -> np.ndarray:
-    """The answers an inference package gives (fasthf.routes.package), by the ensemble's arithmetic: per
+def blended_units(task: Spans, texts: Sequence[str], outputs: dict, weights: dict[str, float],
+                  decision: dict | None) -> TokenOutputs:
+    """The unit table an inference package decodes (fasthf.routes.package), by the ensemble's arithmetic: per
     (member, seed) its folds' token tables as one unit table, a member's seeds and then the members blended per
-    unit by their `weights` ({member: weight}), the threshold where the ensemble used it. `outputs`: {(member,
+    unit by their `weights` ({member: weight}), the threshold and minimum lengths where the ensemble used them.
+    `outputs`: {(member,
     seed): [token table per fold]}."""
     per_member = [blend_units([unit_table(task, texts, tables) for (m, _), tables in outputs.items() if m == name])
                   for name in weights]
     units = blend_units(per_member, list(weights.values()))
     if decision and decision.get("used"):
         units = at_threshold(task, units, decision["fitted"])
-    return answers(task, texts, units)
+    if decision and (decision.get("lengths") or {}).get("used"):
+        units = without_short_spans(task, texts, units, decision["lengths"]["fitted"])
+    return units
 
 
 def per_row_scores(metric: Metric, truth: np.ndarray, predicted: Sequence[Sequence], rows: Sequence[int]) -> np.ndarray:
@@ -251,8 +271,6 @@ def span_counts(task: Spans, truth: np.ndarray, predicted: Sequence[Sequence]) -
 
 def plot_row_scores(scores: np.ndarray, metric: Metric, title: str):
     """A histogram of the metric row by row: how many texts are answered well, partly, not at all."""
-    from fasthf.training.evaluation import figure
-
     fig, axes = figure(6, 4)
     axes[0][0].hist(scores, bins=np.linspace(0, 1, 21), color="#3182bd")
     axes[0][0].set_xlabel(f"{metric.name} of each held-out text")
@@ -262,12 +280,11 @@ def plot_row_scores(scores: np.ndarray, metric: Metric, title: str):
 
 
 def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, competition, task: Spans, metric: Metric,
-                        models: dict, held_out: dict, test: dict, seconds: dict) -> None:
+                        models: dict, held_out: dict, test: dict, seconds: dict, decide: bool = True,
+                        refit: bool = False) -> None:
     """The ensemble rule's files (`output`: its named outputs) for a span task, from the chains' tables
-    ({(member, seed): [table per fold]}), the competition's training and test files and the folds table."""
-    from fasthf.io import save_figure, write_csv, write_json
-    from fasthf.training.evaluation import plot_scores
-
+    ({(member, seed): [table per fold]}), the competition's training and test files and the folds table;
+    `decide`: fit the threshold out of fold; `refit`: the test tables are the refits'."""
     train = competition.read_train(train_path)
     truth = task.encode(train)
     train_texts = [text for text, _ in truth]
@@ -278,7 +295,7 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
                for name, model in models.items()]
     held = folds[folds.fold >= 0].sort_values("row")
     result = evaluate_span_ensemble(members, truth, task, metric, train_texts, test_texts, held.row.to_numpy(),
-                                    held.fold.to_numpy(), held.group.to_numpy())
+                                    held.fold.to_numpy(), held.group.to_numpy(), decide=decide)
     table, rows = result["table"], result["train_rows"]
     write_csv(output.members, table)
     save_figure(output.score_plot, plot_scores(table, metric))
@@ -286,8 +303,7 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
     result["test"].write(output.test)
     predicted = decoded(task, train_texts, result["oof"], rows)
     write_csv(output.per_class, span_counts(task, truth[rows], predicted))
-    decision = result["decision"]
-    score = float(table[table.kind == ("decision" if decision and decision["used"] else "ensemble")][metric.name].iloc[-1])
+    decision, score = result["decision"], float(result["score"])
     scores = per_row_scores(metric, truth, predicted, rows)
     save_figure(output.diagnostics, plot_row_scores(scores, metric, f"ensemble, out of fold: {metric.name} "
                                                                               f"{score:.4f}"))
@@ -295,5 +311,6 @@ def span_ensemble_files(output, train_path, test_path, folds: pd.DataFrame, comp
                                           "greater_is_better": metric.greater_is_better, "blend_loss": None,
                                           "task": task.kind, "oof_rows": int(len(rows)), "weights": result["weights"],
                                           "folds": int(folds.fold[folds.fold >= 0].nunique()), "decision": decision,
-                                          "test_outputs": "the mean of the folds' models, per unit"})
+                                          "test_outputs": ("each member's refit on every training row, per unit"
+                                                           if refit else "the mean of the folds' models, per unit")})
     print(table.to_string(index=False))

@@ -16,9 +16,10 @@ def summary_rows(competition: Competition, task: Task, metrics: dict, members: p
 
     def score(row) -> str:
         text = f"{row[metric]:.4f}"
-        if row.kind == "decision":
-            text += " (cross-fitted; used on test)" if decision["used"] else \
-                f" (cross-fitted; not used: {decision.get('why', 'no better')})"
+        if row.kind == "decision":  # a span task's second decision, its minimum lengths, is nested in the first
+            made = decision["lengths"] if row["name"].endswith("minimum lengths") else decision
+            text += " (cross-fitted; used on test)" if made["used"] else \
+                f" (cross-fitted; not used: {made.get('why', 'no better')})"
         return text
 
     better = "higher" if metrics["greater_is_better"] else "lower"

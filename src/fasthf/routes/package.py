@@ -23,13 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from fasthf import __version__
 from fasthf.inputs.competition import Competition
 from fasthf.io import atomic_dir, read_json, write_json
-from fasthf.outputs.table import output_columns
+from fasthf.outputs.output_forms import outputs_form
 from fasthf.routes.bundle import is_model_file
 from fasthf.training.time_plan import format_duration
 
@@ -87,7 +86,7 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
                   prediction: dict, extra_json: dict[str, dict] | None = None) -> dict:
     """Write the package folder. `chains`: member, seed, split and `model` (the last stage's checkpoint);
     `members`: per member its `tokenizer` folder and `max_length`; `memory`: the remembered table
-    (index: the text key; columns: outputs) or None; `prediction`: batch_size and mixed_precision;
+    (`fasthf.outputs.output_forms`' `remembered`: index `key`, the text and pair) or None; `prediction`: batch_size and mixed_precision;
     `extra_json`: files written beside (dataset-metadata.json for the upload)."""
     with atomic_dir(out_dir) as tmp:
         for chain in chains:
@@ -103,10 +102,7 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
                 if path.is_file() and not is_model_file(path.name):
                     shutil.copy2(path, folder / path.name)
         if memory is not None:
-            table = memory.copy()
-            table.columns = output_columns(table.shape[1])
-            table.index.name = "key"
-            table.reset_index().to_csv(tmp / MEMORY_CSV, index=False)
+            memory.reset_index().to_csv(tmp / MEMORY_CSV, index=False)
         wheel = build_wheel(tmp)
         info = {"fasthf": __version__, "wheel": wheel.name, "competition": competition.describe(),
                 "task": task.describe(), "prediction": prediction,
@@ -115,7 +111,9 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
                                    "duel_swap": m.get("duel_swap", False)}
                             for name, m in members.items()},
                 "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
-                "decision": decision if decision and decision.get("used") else None,
+                # a decision the ensemble used: class offsets or a threshold, or a span task's minimum lengths
+                "decision": decision if decision and (decision.get("used") or (decision.get("lengths") or {}).get("used"))
+                else None,
                 "memory": memory is not None}
         write_json(tmp / PACKAGE_JSON, info)
         for name, data in (extra_json or {}).items():
@@ -148,14 +146,6 @@ def clock_in(seconds: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
 
 
-def remembered_table(competition: Competition, task, train_path) -> pd.DataFrame:
-    """What memory knows: per distinct training text, the mean of its targets as outputs."""
-    from fasthf.outputs.memory import remembered
-
-    train = competition.read_train(train_path)
-    return remembered(competition.memory_keys(train), task.encode(train), task)
-
-
 # -- applying it -----------------------------------------------------------------------------------------
 
 def read_package(folder: str | Path) -> tuple[dict, Competition, object]:
@@ -169,7 +159,7 @@ def read_package(folder: str | Path) -> tuple[dict, Competition, object]:
 
 
 def chain_outputs(folder: Path, info: dict, competition: Competition, task, test: pd.DataFrame, device=None,
-                  precision: str | None = None) -> dict[tuple[str, int], list[np.ndarray]]:
+                  precision: str | None = None) -> dict[tuple[str, int], list]:
     """Each chain's outputs for the test rows, by (member, seed)."""
     from transformers import AutoTokenizer
 
@@ -177,7 +167,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     from fasthf.encoding.shared import tokenize_groups
     from fasthf.encoding.tensor_cache import encode_rows
     from fasthf.models.architectures import load_checkpoint
-    from fasthf.outputs.prediction import by_row_number, outputs_table, predict_probs
+    from fasthf.outputs.prediction import outputs_table, predict_probs
 
     texts = competition.joined_texts(test)
     groups = test[competition.group].tolist() if competition.group in test else range(len(test))
@@ -190,7 +180,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
             swap = swap_permutation(competition, task) if member.get("duel_swap") else None
             splits[name] = encode_rows(test, competition, tokenizer, member["max_length"],
                                        window_stride=member.get("window_stride"), swap=swap)[0]
-    outputs: dict[tuple[str, int], list[np.ndarray]] = {}
+    outputs: dict[tuple[str, int], list] = {}
     for i, chain in enumerate(info["chains"], 1):
         started = time.time()
         split = splits[chain["member"]]
@@ -198,10 +188,8 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
                                 max_token_id=split.max_token_id, head=competition.head)
         probs = predict_probs(model, split, info["prediction"]["batch_size"], device,
                               precision or info["prediction"]["mixed_precision"], task.activation)
-        if task.per_token:  # a span task: every text token's outputs (fasthf.outputs.token_table)
-            predicted = outputs_table(split, probs)
-        else:  # one row of outputs per test row (a long text's windows pooled, fasthf.encoding.windows)
-            predicted = by_row_number(split, probs).numpy().astype(np.float64)
+        # a row of outputs per test row (a long text's windows pooled), or a span task's per token
+        predicted = outputs_table(split, probs)
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
         seconds = time.time() - started
         log.info("chain %d of %d (%s): %d texts in %.1f s; expected end %s", i, len(info["chains"]), chain_name(chain),
@@ -209,38 +197,12 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     return outputs
 
 
-def blended(info: dict, task, outputs: dict[tuple[str, int], list[np.ndarray]], texts: list[str]) -> np.ndarray:
-    """Folds averaged, then seeds, then the members blended with the pipeline's weights; the decision rule.
-    A span task's: each text's answer, decoded from the blend of its units (`fasthf.outputs.span_ensemble`)."""
-    from fasthf.outputs.decisions import ClassOffsets
-    from fasthf.outputs.ensemble import blend
-    from fasthf.outputs.span_ensemble import blended_answers
-
-    if task.per_token:
-        return blended_answers(task, texts, outputs, {name: m["weight"] for name, m in info["members"].items()},
-                               info.get("decision"))
-
-    members = list(info["members"])
-    per_member = [np.mean([np.mean(folds, axis=0) for (m, _), folds in outputs.items() if m == name], axis=0)
-                  for name in members]
-    final = blend(per_member, np.array([info["members"][name]["weight"] for name in members]))
-    decision = info.get("decision")
-    if decision:
-        final = ClassOffsets(np.array([decision["fitted"][name] for name in task.output_names])).apply(final)
-    return final
-
-
-def with_memory(folder: Path, info: dict, competition: Competition, task, test: pd.DataFrame,
-                outputs: np.ndarray) -> np.ndarray:
+def with_memory(folder: Path, info: dict, competition: Competition, task, test: pd.DataFrame, outputs):
+    """The blend's outputs with the remembered test texts taking what the training file says (memory.csv)."""
     if not info["memory"]:
         return outputs
     table = pd.read_csv(folder / MEMORY_CSV, dtype={"key": str}, keep_default_na=False).set_index("key")
-    keys = competition.memory_keys(test)
-    found = keys.isin(table.index).to_numpy()
-    final = np.array(outputs, copy=True)
-    final[found] = table.loc[keys[found]].to_numpy(dtype=np.float64)
-    log.info("memory: %d of %d test texts occur verbatim in the training file", int(found.sum()), len(keys))
-    return final
+    return outputs_form(task).with_memory(competition, task, test, outputs, table)[0]
 
 
 def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | Path, out_path: str | Path,
@@ -262,8 +224,8 @@ def apply_package(folder: str | Path, test_path: str | Path, sample_path: str | 
         log.info("at the %.1f test rows a second measured where the package was built: about %s, expected end %s",
                  measured, format_duration(seconds), clock_in(seconds))
     predicted = chain_outputs(folder, info, competition, task, test, device, precision)
-    texts = task.texts(test) if task.per_token else []
-    outputs = with_memory(folder, info, competition, task, test, blended(info, task, predicted, texts))
-    submission = submission_for_test(competition.ids(test), outputs, sample, competition, task)
+    form = outputs_form(task)  # the pipeline's arithmetic: blend, decision rule, memory, then the answers
+    outputs = with_memory(folder, info, competition, task, test, form.blended(info, task, test, predicted))
+    submission = submission_for_test(competition.ids(test), form.answers(task, test, outputs), sample, competition, task)
     write_checked(out_path, submission, competition, task)
     return submission
