@@ -85,9 +85,9 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
                   weights: dict[str, float], decision: dict | None, memory: pd.DataFrame | None,
                   prediction: dict, extra_json: dict[str, dict] | None = None) -> dict:
     """Write the package folder. `chains`: member, seed, split and `model` (the last stage's checkpoint);
-    `members`: per member its `tokenizer` folder and `max_length`; `memory`: the remembered table
-    (`fasthf.outputs.output_forms`' `remembered`: index `key`, the text and pair) or None; `prediction`: batch_size and mixed_precision;
-    `extra_json`: files written beside (dataset-metadata.json for the upload)."""
+    `members`: per member its `tokenizer` folder and `max_length`; `memory`: the remembered table (the outputs
+    form's `remembered`: index `key`, the text and pair; fasthf.outputs.output_forms) or None; `prediction`:
+    batch_size and mixed_precision; `extra_json`: files written beside (dataset-metadata.json for the upload)."""
     with atomic_dir(out_dir) as tmp:
         for chain in chains:
             folder = tmp / "models" / chain_name(chain)
