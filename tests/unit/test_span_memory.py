@@ -58,11 +58,10 @@ def test_a_remembered_text_and_pair_takes_the_training_spans_and_others_keep_the
     assert form.answers(task, TEST, final).tolist() == ["8 13", "15 23", ""]
 
 
-def test_memory_off_keeps_the_models_spans():
+def test_memory_off_keeps_the_models_spans_and_needs_no_training_file():
     competition = Competition.from_config(NOTES)
     task, _ = competition.fit(TRAIN)
     model = model_units(task, task.texts(TEST))
-    final, from_memory, counts = UnitOutputs.with_memory(competition, task, TEST, model,
-                                                         UnitOutputs.remembered(competition, task, TRAIN), enabled=False)
+    final, from_memory, counts = UnitOutputs.with_memory(competition, task, TEST, model, None, enabled=False)
     np.testing.assert_array_equal(final.outputs, model.outputs)
     assert not from_memory.any() and counts["set_from_memory"] == counts["changed_answer"] == 0

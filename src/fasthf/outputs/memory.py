@@ -36,9 +36,10 @@ def apply_memory(test_keys: pd.Series, outputs: np.ndarray, train_keys: pd.Serie
     return memory_from_table(test_keys, outputs, remembered(train_keys, train_targets, task), task, enabled)
 
 
-def memory_from_table(test_keys: pd.Series, outputs: np.ndarray, table: pd.DataFrame, task: Task,
+def memory_from_table(test_keys: pd.Series, outputs: np.ndarray, table: pd.DataFrame | None, task: Task,
                       enabled: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
-    """`apply_memory` from a remembered table (`remembered`: index the text key, a column per output)."""
+    """`apply_memory` from a remembered table (`remembered`: index the text key, a column per output; None with
+    memory off)."""
     final = np.array(outputs, dtype=np.float64, copy=True)
     from_memory = np.zeros(len(test_keys), dtype=bool)
     if enabled:

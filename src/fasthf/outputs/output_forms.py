@@ -35,7 +35,7 @@ class RowOutputs:
         return table
 
     @staticmethod
-    def with_memory(competition, task, test: pd.DataFrame, outputs: np.ndarray, table: pd.DataFrame,
+    def with_memory(competition, task, test: pd.DataFrame, outputs: np.ndarray, table: pd.DataFrame | None,
                     enabled: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
         return memory_from_table(competition.memory_keys(test), outputs, table, task, enabled)
 
@@ -77,7 +77,7 @@ class UnitOutputs:
         return remembered_spans(competition.memory_keys(train), task.encode(train))
 
     @staticmethod
-    def with_memory(competition, task, test: pd.DataFrame, outputs: TokenOutputs, table: pd.DataFrame,
+    def with_memory(competition, task, test: pd.DataFrame, outputs: TokenOutputs, table: pd.DataFrame | None,
                     enabled: bool = True) -> tuple[TokenOutputs, np.ndarray, dict]:
         return apply_span_memory(task, competition.memory_keys(test), task.texts(test), outputs, table, enabled)
 

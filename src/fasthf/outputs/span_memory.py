@@ -37,7 +37,7 @@ def remembered_outputs(task: Spans, labelled: list, units: np.ndarray) -> np.nda
     return np.mean([np.eye(task.n_outputs)[row] for row in tags], axis=0)
 
 
-def apply_span_memory(task: Spans, test_keys: pd.Series, test_texts, units: TokenOutputs, table: pd.DataFrame,
+def apply_span_memory(task: Spans, test_keys: pd.Series, test_texts, units: TokenOutputs, table: pd.DataFrame | None,
                       enabled: bool = True) -> tuple[TokenOutputs, np.ndarray, dict]:
     """The test unit table with each remembered text's units set from the training file's spans (`table`:
     `remembered_spans`); which rows memory set, and the counts (as `fasthf.outputs.memory.apply_memory`'s)."""
