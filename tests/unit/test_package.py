@@ -142,7 +142,7 @@ def test_the_digest_ignores_a_rebuilt_wheels_timestamps_but_not_its_content(pack
     assert folder_digest(copy) != folder_digest(folder)
 
 
-def test_two_wheels_built_at_once_do_not_break_each_other(tmp_path):
+def test_two_wheels_built_at_once_do_not_break_each_other(tmp_path, monkeypatch):
     """Two package jobs at once (snakemake --cores 2, or two runs side by side) each build fasthf's wheel; built
     in the one source folder, setuptools' shared build/ folder made one of them fail (CI, issue 35's presets)."""
     import zipfile
@@ -150,11 +150,34 @@ def test_two_wheels_built_at_once_do_not_break_each_other(tmp_path):
 
     from fasthf.routes.package import build_wheel
 
+    monkeypatch.setenv("FASTHF_WHEEL_CACHE", str(tmp_path / "cache"))  # empty: both jobs build
     with ThreadPoolExecutor(2) as pool:
         wheels = list(pool.map(build_wheel, [tmp_path / "first", tmp_path / "second"]))
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as archive:
             assert "fasthf/routes/package.py" in archive.namelist()
+
+
+def test_the_wheel_is_built_once_per_state_of_the_sources(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from fasthf.routes.package import WHEEL_SOURCES, build_wheel, project_root, source_digest
+
+    monkeypatch.setenv("FASTHF_WHEEL_CACHE", str(tmp_path / "cache"))
+    first = build_wheel(tmp_path / "first")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("built again from unchanged sources"))
+    second = build_wheel(tmp_path / "second")
+    assert first.read_bytes() == second.read_bytes() and first.parent != second.parent
+    # any change to a source file is a new state, built anew
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in WHEEL_SOURCES:
+        (shutil.copytree if (project_root() / name).is_dir() else shutil.copy2)(project_root() / name, copy / name)
+    before = source_digest(copy)
+    assert before == source_digest(project_root())
+    (copy / "src" / "fasthf" / "io.py").write_text((copy / "src" / "fasthf" / "io.py").read_text() + "\n# changed\n")
+    assert source_digest(copy) != before
 
 
 def test_a_folder_that_is_no_package_is_named(tmp_path):

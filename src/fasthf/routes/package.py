@@ -15,7 +15,10 @@ writes the pipeline's own submission.csv.
 """
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -57,28 +60,62 @@ def project_root() -> Path:
 
 # What setuptools needs to build the wheel: the project file, the readme it names, the sources.
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
+SKIPPED = ("__pycache__", "*.egg-info", "*.pyc")
+
+
+def wheel_cache() -> Path:
+    """Where built wheels are kept, a folder per state of the sources: $FASTHF_WHEEL_CACHE, else fasthf/wheels in
+    the user's cache folder ($XDG_CACHE_HOME or ~/.cache)."""
+    if os.environ.get("FASTHF_WHEEL_CACHE"):
+        return Path(os.environ["FASTHF_WHEEL_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fasthf" / "wheels"
+
+
+def source_digest(root: Path) -> str:
+    """What the wheel is built from, as one hash: every file of `WHEEL_SOURCES` (its path and bytes)."""
+    digest = hashlib.sha256()
+    for name in WHEEL_SOURCES:
+        path = root / name
+        files = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*") if p.is_file() and not any(fnmatch.fnmatch(part, pattern)
+                                                                   for part in p.relative_to(root).parts
+                                                                   for pattern in SKIPPED))
+        for file in files:
+            digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
 
 
 def build_wheel(dest: Path) -> Path:
-    """fasthf as a wheel in `dest`, built offline from a private copy of its source folder: setuptools writes
-    `build/` inside the folder it builds, and two package jobs at once in one folder break each other."""
+    """fasthf as a wheel in `dest`: built once per state of its sources (`wheel_cache`, so a run's package jobs
+    and the next run's share it), offline, from a private copy of its source folder (setuptools writes `build/`
+    inside the folder it builds, and two package jobs at once in one folder break each other)."""
     dest.mkdir(parents=True, exist_ok=True)
     root = project_root()
-    with tempfile.TemporaryDirectory(prefix="fasthf-wheel-") as scratch:
-        source = Path(scratch) / "fasthf"
-        source.mkdir()
-        for name in WHEEL_SOURCES:
-            if (root / name).is_dir():
-                shutil.copytree(root / name, source / name,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
-            else:
-                shutil.copy2(root / name, source / name)
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                               "--no-index", "-q", "-w", str(dest), str(source)], capture_output=True, text=True)
-    wheels = sorted(dest.glob(f"fasthf-{__version__}-*.whl"))
-    if done.returncode != 0 or not wheels:
-        raise PackageError(f"pip could not build fasthf's wheel (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-    return wheels[-1]
+    cached = wheel_cache() / source_digest(root)
+    if not sorted(cached.glob(f"fasthf-{__version__}-*.whl")):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="fasthf-wheel-") as scratch, \
+                tempfile.TemporaryDirectory(prefix=f".{cached.name}.", dir=cached.parent) as built:
+            source = Path(scratch) / "fasthf"
+            source.mkdir()
+            for name in WHEEL_SOURCES:
+                if (root / name).is_dir():
+                    shutil.copytree(root / name, source / name, ignore=shutil.ignore_patterns(*SKIPPED))
+                else:
+                    shutil.copy2(root / name, source / name)
+            done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                                   "--no-index", "-q", "-w", built, str(source)], capture_output=True, text=True)
+            if done.returncode != 0 or not list(Path(built).glob(f"fasthf-{__version__}-*.whl")):
+                raise PackageError(f"pip could not build fasthf's wheel (exit {done.returncode}): "
+                                   f"{done.stderr.strip()[-500:]}")
+            try:  # whole or not at all; a job beside this one may have put the same wheel there first
+                os.rename(built, cached)
+                Path(built).mkdir()  # for the context manager's clean-up
+            except OSError:
+                pass
+    wheel = sorted(cached.glob(f"fasthf-{__version__}-*.whl"))[-1]
+    shutil.copy2(wheel, dest / wheel.name)
+    return dest / wheel.name
 
 
 def build_package(out_dir: str | Path, competition: Competition, task, chains: list[dict], members: dict[str, dict],
