@@ -178,6 +178,15 @@ def test_the_wheel_is_built_once_per_state_of_the_sources(tmp_path, monkeypatch)
     assert before == source_digest(project_root())
     (copy / "src" / "fasthf" / "io.py").write_text((copy / "src" / "fasthf" / "io.py").read_text() + "\n# changed\n")
     assert source_digest(copy) != before
+    # the cache keeps the newest states only
+    import os
+
+    for k in range(12):  # twelve states of long ago, old00 the least recently used
+        (tmp_path / "cache" / f"old{k:02d}").mkdir()
+        os.utime(tmp_path / "cache" / f"old{k:02d}", (1000 + k, 1000 + k))
+    build_wheel(tmp_path / "third")
+    kept = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert kept == sorted([source_digest(project_root()), *(f"old{k:02d}" for k in range(3, 12))])
 
 
 def test_a_folder_that_is_no_package_is_named(tmp_path):

@@ -61,6 +61,7 @@ def project_root() -> Path:
 # What setuptools needs to build the wheel: the project file, the readme it names, the sources.
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "src")
 SKIPPED = ("__pycache__", "*.egg-info", "*.pyc")
+KEPT_WHEELS = 10  # the newest states of the sources whose wheels the cache keeps
 
 
 def wheel_cache() -> Path:
@@ -113,6 +114,11 @@ def build_wheel(dest: Path) -> Path:
                 Path(built).mkdir()  # for the context manager's clean-up
             except OSError:
                 pass
+    others = sorted((p for p in cached.parent.iterdir() if p != cached and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime)
+    for old in others[:max(len(others) - KEPT_WHEELS + 1, 0)]:  # the least recently used states of the sources
+        shutil.rmtree(old, ignore_errors=True)
+    os.utime(cached)  # used now
     wheel = sorted(cached.glob(f"fasthf-{__version__}-*.whl"))[-1]
     shutil.copy2(wheel, dest / wheel.name)
     return dest / wheel.name
