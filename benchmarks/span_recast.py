@@ -1,9 +1,9 @@
 """The real movie-review sentences recast as a span competition in Tweet Sentiment Extraction's layout, for a
 span run on real text and real labels (no span competition's own data is reachable here).
 
-    python benchmarks/span_recast.py ../shared/kaggle/sentiment-analysis-on-movie-reviews.zip data/span-recast.zip
+    python benchmarks/span_recast.py ../shared/kaggle/sentiment-analysis-on-movie-reviews.zip data-span-recast.zip
     snakemake --cores 2 --configfile config/competitions/tweet-sentiment-extraction.yaml \
-        --config archive=data/span-recast.zip results_dir=results/span-recast data_dir=data/span-recast
+        --config archive=data-span-recast.zip results_dir=results/span-recast data_dir=data/span-recast
 
 Each labelled sentence of train.tsv (its first phrase, the whole sentence) is a text; its sentiment group
 (0-1 negative, 2 neutral, 3-4 positive) is the pair the span is asked for; the span is the shortest phrase of
