@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fasthf.inputs.span_labels import Span
-from fasthf.outputs.span_ensemble import answers, blend_units, decoded, unit_table
+from fasthf.outputs.span_ensemble import answers, blend_units, unit_table
+from fasthf.outputs.token_table import decoded
 from fasthf.outputs.token_table import TokenOutputs
 from fasthf.tasks import Spans
 from fasthf.tasks.spans import SpanSettings

@@ -9,7 +9,8 @@ import pandas as pd
 from fasthf.inputs.competition import Competition
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.output_forms import RowOutputs, UnitOutputs, outputs_form
-from fasthf.outputs.span_ensemble import decoded, unit_table
+from fasthf.outputs.span_ensemble import unit_table
+from fasthf.outputs.token_table import decoded
 from fasthf.outputs.token_table import TokenOutputs
 
 NOTES = {"slug": "nbme", "id": "id", "text": "note", "text_pair": "feature", "target": "location", "task": "spans",

@@ -204,7 +204,8 @@ def test_a_bundle_of_the_trained_model_gives_each_text_its_spans_as_the_pipeline
                                                                                               tmp_path):
     from fasthf.models.architectures import load_checkpoint
     from fasthf.outputs.prediction import outputs_table, predict_probs
-    from fasthf.outputs.span_ensemble import decoded, unit_table
+    from fasthf.outputs.span_ensemble import unit_table
+    from fasthf.outputs.token_table import decoded
     from fasthf.routes.bundle import Predictor, export_bundle
 
     folder, _, task, summary = cached

@@ -15,7 +15,7 @@ from helpers import copy_workflow
 from presets import ONE_STAGE, SMALL, preset_run
 from fasthf.inputs.competition import Competition
 from fasthf.outputs.metrics import METRICS
-from fasthf.outputs.span_ensemble import decoded
+from fasthf.outputs.token_table import decoded
 from fasthf.outputs.token_table import TokenOutputs
 
 SLUG = "tweet-sentiment-extraction"

@@ -31,7 +31,7 @@ from fasthf.outputs.decisions import clear_gain, cross_fitted, gain_verdict
 from fasthf.outputs.ensemble import fit_weights
 from fasthf.outputs.metrics import Metric
 from fasthf.outputs.span_lengths import lengths_decision, without_short_spans
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 from fasthf.tasks.spans import Spans
 from fasthf.training.evaluation import figure, plot_scores
 
@@ -105,14 +105,6 @@ def blend_weights(task: Spans, truth: np.ndarray, tables: Sequence[TokenOutputs]
     blended = cross_fitted(len(tags), parts, fitted, lambda fold_weights, mine: blend_units(
         [TokenOutputs(t.rows[mine], t.ranges[mine], t.outputs[mine]) for t in tables], fold_weights).outputs)
     return weights, TokenOutputs(tables[0].rows, tables[0].ranges, blended)
-
-
-def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs, rows: Sequence[int], threshold: float | None = None,
-            by_row: dict | None = None) -> list[list]:
-    """Each of `rows`' spans, decoded from its units (a row the table lacks has none)."""
-    by_row = units.by_row() if by_row is None else by_row
-    return [task.decode_text(texts[row], by_row[row][1], by_row[row][0], threshold) if row in by_row else []
-            for row in rows]
 
 
 # -- the threshold, fitted out of fold ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from fasthf.outputs.decisions import clear_gain, gain_verdict
 from fasthf.outputs.metrics import Metric
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 from fasthf.tasks.spans import Spans
 
 LENGTHS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
@@ -56,7 +56,7 @@ def lengths_decision(task: Spans, metric: Metric, truth: np.ndarray, texts: Sequ
     if task.settings.one or len(np.unique(parts)) < 2:
         return None
     by_row = units.by_row()
-    spans = [task.decode_text(texts[row], by_row[row][1], by_row[row][0]) if row in by_row else [] for row in rows]
+    spans = decoded(task, texts, units, rows, by_row=by_row)
     lengths = [units_covered(found, by_row[row][0]) if row in by_row else np.zeros(0, int)
                for row, found in zip(rows, spans)]
     crossed = [None] * len(rows)

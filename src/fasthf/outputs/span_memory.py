@@ -15,7 +15,7 @@ import pandas as pd
 from fasthf.encoding.span_tokens import token_tags
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.memory import memory_counts
-from fasthf.outputs.span_ensemble import decoded
+from fasthf.outputs.token_table import decoded
 from fasthf.outputs.token_table import TokenOutputs
 from fasthf.tasks.spans import Spans
 

@@ -7,18 +7,22 @@ whitespace left out: `fasthf.encoding.span_tokens.token_ranges`), `out_k` its pr
 read in two windows of a long text has a line per window. Characters take the mean over every line that
 covers them, then units the mean over their characters (`fasthf.tasks.spans.Spans.unit_probs`): so windows
 merge per character, and members with different tokenizers can blend per unit, whatever tokens each read.
+`decoded` turns a table back into each text's spans, through the task's decoding.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
 
 from fasthf.io import write_csv
 from fasthf.outputs.table import PREFIX, ROW, output_columns
+
+if TYPE_CHECKING:
+    from fasthf.tasks.spans import Spans
 
 START, END = "start", "end"
 
@@ -74,3 +78,11 @@ class TokenOutputs:
         return {int(r[0]): (g, o) for r, g, o in zip(np.split(rows, cuts), np.split(ranges, cuts),
                                                      np.split(outputs, cuts)) if len(r)}
 
+
+def decoded(task: Spans, texts: Sequence[str], units: TokenOutputs | None, rows: Sequence[int],
+            threshold: float | None = None, by_row: dict | None = None) -> list[list]:
+    """Each of `rows`' spans, decoded from its units (a row the table lacks has none; `by_row`: `units.by_row()`
+    already computed, for decoding the same table many times)."""
+    by_row = units.by_row() if by_row is None else by_row
+    return [task.decode_text(texts[row], by_row[row][1], by_row[row][0], threshold) if row in by_row else []
+            for row in rows]

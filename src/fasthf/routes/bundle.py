@@ -131,7 +131,8 @@ class Predictor:
         task's threshold, over words where the competition gave its texts as tokens."""
         from fasthf.encoding.span_split import span_split
         from fasthf.outputs.prediction import outputs_table, predict_probs
-        from fasthf.outputs.span_ensemble import decoded, unit_table
+        from fasthf.outputs.span_ensemble import unit_table
+        from fasthf.outputs.token_table import decoded
 
         task = self.task.for_plain_texts()
         if bool(self.info.get("pair")) != (pairs is not None):
