@@ -123,3 +123,19 @@ def test_each_layer_is_a_folder_with_a_docstring_and_the_top_stays_small():
         assert ast.get_docstring(ast.parse((SRC / folder / "__init__.py").read_text())), folder
     top = sorted(p.stem for p in SRC.glob("*.py"))
     assert len(top) <= 8, top  # the entry points and the helpers every layer uses
+
+
+def test_reading_the_workflow_imports_no_torch():
+    """Snakemake reads the Snakefile at every call (a dry run, each SLURM job): what it imports stays light."""
+    import subprocess
+    import sys
+
+    sources = [REPO / "Snakefile", *(REPO / "workflow" / "rules").glob("*.smk")]
+    imports = sorted({line.strip() for path in sources for line in path.read_text().splitlines()
+                      if re.match(r"\s*(from fasthf\S* import|import fasthf)", line)})
+    assert imports, "no fasthf import found in the workflow's files"
+    done = subprocess.run([sys.executable, "-c", "\n".join([*imports, "import sys",
+                           "print(sorted(m for m in ('torch', 'transformers', 'fastai', 'sklearn') if m in sys.modules))"])],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", f"reading the workflow imports {done.stdout.strip()}"

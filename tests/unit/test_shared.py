@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from fasthf.encoding.shared import (GroupedSplit, SharedEncodingError, check_shared_encoding, tokenize_groups,
-                          word_aligned_find)
+from fasthf.encoding.shared import GroupedSplit, tokenize_groups, word_aligned_find
+from fasthf.encoding.shared_checks import SharedEncodingError, check_shared_encoding
 from helpers import MINILM, SENTIMENT_TASK, label_names, sentiment
 
 SENTENCE = "the film is not good , not bad ; the film is fine"

@@ -11,7 +11,7 @@ from torch import nn
 from transformers import AutoTokenizer
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from fasthf.encoding.shared import SharedEncodingError
+from fasthf.encoding.shared_checks import SharedEncodingError
 from fasthf.encoding.tensor_cache import prepare_tensors
 from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split
 from fasthf.encoding.windows import WindowError, check_window_stride, encode_windows, pool_windows, window_counts

@@ -3,7 +3,7 @@ from dataclasses import asdict, fields
 from types import SimpleNamespace
 
 from fasthf.config import ensemble_members
-from fasthf.encoding.shared import check_shared_encoding
+from fasthf.encoding.shared_checks import check_shared_encoding
 from fasthf.inputs.archive import COMPETITION_JSON
 from fasthf.inputs.competition import Competition
 from fasthf.routes.kaggle import MISSING_CREDENTIALS, credentials_available

@@ -20,33 +20,8 @@ from safetensors.torch import save_file
 
 from fasthf.encoding.tensors import Padding, TokenizedSplit, _flatten, tokenize, usable_max_length
 from fasthf.io import atomic_path
-from fasthf.tasks import TASKS
 
 log = logging.getLogger(__name__)
-
-
-class SharedEncodingError(ValueError):
-    """`encode: group` asked of a competition or task it does not apply to."""
-
-
-def check_shared_encoding(competition, task=None) -> None:
-    """`encode: group` needs a group column, one text per row, and a task whose rows may be read from spans
-    (single-label classification or regression); `task` None checks the description's task where it names one."""
-    if getattr(competition, "choices", ()):
-        raise SharedEncodingError("encode: group reads each row as a span of its group's one encoding, which a "
-                                  "multiple-choice row (competition.choices), read once per option, is not (use "
-                                  "encode: row)")
-    if not competition.group:
-        raise SharedEncodingError("encode: group needs competition.group, the column naming the text each row is a "
-                                  "piece of; this competition names none (use encode: row)")
-    if competition.text_pair or len(competition.text) > 1:
-        raise SharedEncodingError(f"encode: group reads one text column; this competition gives "
-                                  f"{[*competition.text, *([competition.text_pair] if competition.text_pair else [])]}"
-                                  f" (use encode: row)")
-    kind = task.kind if task is not None else competition.task
-    if kind in TASKS and not TASKS[kind].reads_spans:
-        raise SharedEncodingError(f"encode: group applies to single-label classification and regression, not to "
-                                  f"a {kind} task (use encode: row)")
 
 
 def word_aligned_find(text: str, piece: str) -> int:

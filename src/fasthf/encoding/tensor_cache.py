@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from fasthf.encoding.choices import ChoiceSplit, check_choice_encoding, tokenize_choices
 from fasthf.encoding.duels import swap_permutation, swapped_frame, swapped_labels, with_swapped
 from fasthf.encoding.span_split import span_split
-from fasthf.encoding.shared import GroupedSplit, SharedEncodingError, check_shared_encoding, tokenize_groups
+from fasthf.encoding.shared import GroupedSplit, tokenize_groups
+from fasthf.encoding.shared_checks import SharedEncodingError, check_shared_encoding
 from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split, usable_max_length
 from fasthf.encoding.windows import window_counts
 
