@@ -121,7 +121,7 @@ def test_a_stage_stopped_by_the_time_limit_validates_and_saves_a_checkpoint_that
     data = tiny_stage_data(tiny_model_folder, tmp_path)
     deadline = Deadline(deadline=8.5, batch_s=1.0, validate_s=2.0, now=Clock())
     metrics = run_stage(Stage(freeze_to=0, epochs=3, lr_max=1e-3), 1, tmp_path / "start", data, tmp_path / "stage",
-                        TrainSettings(batch_size=8), SENTIMENT_TASK, deadline)
+                        TrainSettings(batch_size=8, mixed_precision="no"), SENTIMENT_TASK, deadline)  # fp32, as below
     assert metrics["stopped_early"].startswith("stopped early at epoch 2 of 3, batch 3 of 4")
     assert metrics["epochs_trained"] == 1.5  # 4 batches, then 2: its rate counts those, not the 3 epochs set
     # (seconds are written to 0.01 s: the rate, from the unrounded ones, is nearer 1.5 epochs' than the 3 set)
