@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import NOTEBOOK_RULES, LIGHT_RULES, NETWORK_RULES, PATIENCE_S, RESULTS, TWO_STAGES, copy_workflow
+from helpers import NOTEBOOK_RULES, LIGHT_RULES, NETWORK_RULES, PATIENCE_S, RESULTS, copy_workflow
 
 STATE = Path(os.environ.get("FASTHF_SLURM_DIR", "/tmp/fasthf-slurm"))
 
@@ -40,6 +40,14 @@ TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-no-account", "--slu
 
 
 LOCAL_RESULTS = "results/local"
+# Two stages at fixed rates, no lr_find: each SLURM job waits on the plugin's status checks (10 s longer each
+# time a check finds it still running), so a job that is not under test costs the chain half a minute.
+TWO_STAGES = """\
+lr_find: false
+stages:
+  - {freeze_to: -1, epochs: 1, lr_max: 1.0e-3}
+  - {freeze_to: 0, epochs: 1, lr_max: 1.0e-3, lr_decay: 0.9}
+"""
 
 
 @pytest.fixture(scope="module")
