@@ -15,16 +15,18 @@ from helpers import copy_workflow
 from presets import ONE_STAGE, SMALL, preset_run
 from fasthf.inputs.competition import Competition
 from fasthf.outputs.metrics import METRICS
-from fasthf.outputs.token_table import decoded
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 
 SLUG = "tweet-sentiment-extraction"
 RESULTS = f"results/{SLUG}"
+
+
 @pytest.fixture(scope="module")
 def span_run(tmp_path_factory, tiny_model_folder):
-    """The preset of the extraction competition on its fixture (tests/fixtures/make_span_fixtures.py)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("spans"), {"small.yaml": SMALL})
-    return workdir, preset_run(workdir, SLUG, tiny_model_folder("bert"))
+    """The preset of the extraction competition on its fixture (tests/fixtures/make_span_fixtures.py), one stage a
+    fold: the spans' files and decisions are under test here, the stages in every other preset's run."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("spans"), {"small.yaml": SMALL, "one-stage.yaml": ONE_STAGE})
+    return workdir, preset_run(workdir, SLUG, tiny_model_folder("bert"), configs=["config/one-stage.yaml"])
 
 
 def test_the_submission_answers_each_post_with_one_span_of_its_own_text(span_run):
@@ -75,7 +77,7 @@ def test_each_folds_held_out_outputs_cover_every_character_of_its_texts(span_run
     folds = pd.read_csv(workdir / RESULTS / "folds.csv")
     for fold in (0, 1):
         chain = next((workdir / RESULTS).glob(f"*/seed42/fold{fold}"))
-        table = TokenOutputs.read(chain / "stages" / "2" / "valid_outputs.csv").by_row()
+        table = TokenOutputs.read(chain / "stages" / "1" / "valid_outputs.csv").by_row()
         held = folds.row[folds.fold == fold].tolist()
         assert set(table) == {row for row in held if train.text[row].strip()}
         for row, (ranges, outputs) in table.items():
