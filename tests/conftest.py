@@ -9,10 +9,12 @@ from helpers import FIXTURE_ZIP, MINILM, label_names, sentiment
 
 # Files whose tests share a session fixture (the presets' killed and resumed runs) go to one worker together.
 SAME_WORKER = {"test_code_competition.py": "test_presets.py"}
-# The workflow files whose runs take longest, longest first (worker-seconds two at a time on 2 cores, a 2026-12-06
-# run: 330, 300, 280, 230, 210, 210, 160, 110, 110, 80, 60, 55): xdist (`--no-loadscope-reorder`, pyproject.toml)
-# hands a worker the next file when it is nearly free, so the long ones start first and the short ones fill the
-# ends. The SLURM run mostly waits on the queue: it overlaps the other worker's heaviest runs.
+# The workflow files whose runs take longest, the long ones first: xdist (`--no-loadscope-reorder`, pyproject.toml)
+# hands a worker the next file when it is nearly free, so the short ones fill the ends. In this order a 2026-12-06
+# run (2-core EPYC) left both workers 1,036 s of tests each; its worker-seconds per file: benchmark presets 299,
+# span runs 250, presets with the code competition 384, SLURM 190 (mostly waiting on the queue, beside the other
+# worker's heaviest runs), architectures 166, demo 192, ensemble 103, shared encoding 57, span rows 112, time
+# limit 81, README commands 64, refit 52.
 LONGEST_FIRST = ["test_benchmark_presets.py", "test_span_run.py", "test_presets.py", "test_slurm.py",
                  "test_architecture_chains.py", "test_pipeline.py", "test_ensemble_run.py", "test_shared_encoding.py",
                  "test_span_rows_run.py", "test_time_limit.py", "test_readme_commands.py", "test_refit.py"]

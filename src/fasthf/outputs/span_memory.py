@@ -15,8 +15,7 @@ import pandas as pd
 from fasthf.encoding.span_tokens import token_tags
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.memory import memory_counts
-from fasthf.outputs.token_table import decoded
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 from fasthf.tasks.spans import Spans
 
 SPANS = "spans"  # the remembered table's column: a JSON list per key, each row's spans as [start, end, type]
