@@ -5,8 +5,7 @@ import pytest
 
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.span_ensemble import answers, blend_units, unit_table
-from fasthf.outputs.token_table import decoded
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 from fasthf.tasks import Spans
 from fasthf.tasks.spans import SpanSettings
 

@@ -4,9 +4,8 @@ import numpy as np
 
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.metrics import METRICS
-from fasthf.outputs.token_table import decoded
 from fasthf.outputs.span_lengths import lengths_decision, units_covered, without_short_spans
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 from fasthf.tasks import Spans
 from fasthf.tasks.spans import SpanSettings
 

@@ -10,8 +10,7 @@ from fasthf.inputs.competition import Competition
 from fasthf.inputs.span_labels import Span
 from fasthf.outputs.output_forms import RowOutputs, UnitOutputs, outputs_form
 from fasthf.outputs.span_ensemble import unit_table
-from fasthf.outputs.token_table import decoded
-from fasthf.outputs.token_table import TokenOutputs
+from fasthf.outputs.token_table import TokenOutputs, decoded
 
 NOTES = {"slug": "nbme", "id": "id", "text": "note", "text_pair": "feature", "target": "location", "task": "spans",
          "spans": {"form": "locations", "unit": "characters", "answer": "locations"}, "metric": "character_f1",

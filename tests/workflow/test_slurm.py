@@ -42,7 +42,7 @@ TEST_CLUSTER = ["--slurm-status-command", "squeue", "--slurm-no-account", "--slu
 LOCAL_RESULTS = "results/local"
 # Two stages at fixed rates, no lr_find: each SLURM job waits on the plugin's status checks (10 s longer each
 # time a check finds it still running), so a job that is not under test costs the chain half a minute.
-TWO_STAGES = """\
+SLURM_STAGES = """\
 lr_find: false
 stages:
   - {freeze_to: -1, epochs: 1, lr_max: 1.0e-3}
@@ -59,7 +59,7 @@ def slurm_run(tmp_path_factory, tiny_model_folder):
         pytest.skip(f"SLURM: {reason}")
     workdir, localdir = (copy_workflow(tmp_path_factory.mktemp(name)) for name in ("slurm", "local"))
     for folder in (workdir, localdir):
-        (folder / "config" / "two-stages.yaml").write_text(TWO_STAGES)
+        (folder / "config" / "two-stages.yaml").write_text(SLURM_STAGES)
     chain = ["--configfile", "config/demo.yaml", "config/two-stages.yaml", "--config", f"model={tiny_model_folder('bert')}"]
     local_log = localdir / "snakemake.log"  # a file, not a pipe: nobody reads it until the SLURM run ends
     with open(local_log, "w") as log:
