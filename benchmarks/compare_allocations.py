@@ -2,11 +2,12 @@
 
 Each argument is a run's results folder with out-of-fold outputs over every training phrase (`folds` >= 2):
 each fold's last stage's `valid_outputs.csv` (the models alone, no offsets; several chains of a row averaged) and
-`ensemble/metrics.json` (the score with what the ensemble decided, offsets or not). For each run: accuracy and log loss out of fold over all phrases, the same restricted to the
-phrases of config/cpu.yaml's held-out split (seed 42, 10% of the sentences: what its one-split runs were scored
-on), and against the first run, the share of resamples of the sentences (with replacement, each with all its
-phrases) on which this run's accuracy is the higher. With several runs, their outputs averaged row by row as
-well: each row is held out by every run's chains, so the mean is an out-of-fold ensemble of the runs.
+`ensemble/metrics.json` (the score with what the ensemble decided, offsets or not). For each run: accuracy and log
+loss out of fold over all phrases, the same restricted to the phrases of config/cpu.yaml's held-out split (seed 42,
+10% of the sentences: what its one-split runs were scored on), and against the first run, the share of resamples of
+the sentences (with replacement, each with all its phrases) on which this run's accuracy is the higher. With several
+runs, their outputs averaged row by row as well: each row is held out by every run's chains, so the mean is an
+out-of-fold ensemble of the runs.
 
     python benchmarks/compare_allocations.py results/cpu results/allocations/mpnet-5-folds-3-epochs \
         --train data/sentiment-analysis-on-movie-reviews/train.tsv
@@ -49,23 +50,25 @@ def main(argv=None) -> None:
     train = pd.read_csv(args.train, sep="\t", keep_default_na=False)
     y, sentences = train["Sentiment"].to_numpy(), train["SentenceId"].to_numpy()
     split = held_out_groups(sentences, valid_fraction=0.1, seed=42)
-    first = None
-    print("| run | out of fold, all phrases | log loss | its ensemble as decided (offsets where used) | cpu.yaml's split phrases | "
-          f"beats the first on (of {RESAMPLES} sentence resamples) |")
-    print("|---|---|---|---|---|---|")
     runs = {str(run): oof_outputs(run, len(train)) for run in args.runs}
     decided = {str(run): f"{json.loads((run / 'ensemble' / 'metrics.json').read_text())['score']:.4f}"
                for run in args.runs}
     if len(runs) > 1:  # every row held out by each run's chains: their mean is out of fold too
         runs["the runs' outputs averaged"] = np.mean(list(runs.values()), axis=0)
+    first_name, first = next(iter(runs.items()))
+    first_right = first.argmax(axis=1) == y
+
+    def share_won(right: np.ndarray) -> str:
+        won = clear_gain(lambda rows: right[rows].mean(), lambda rows: first_right[rows].mean(), sentences,
+                         METRICS["accuracy"])
+        return f"{won:.0%}"
+
+    print("| run | out of fold, all phrases | log loss | its ensemble as decided (offsets where used) | "
+          f"cpu.yaml's split phrases | beats the first on (of {RESAMPLES} sentence resamples) |")
+    print("|---|---|---|---|---|---|")
     for name, outputs in runs.items():
         right = outputs.argmax(axis=1) == y
-        if first is None:
-            first, versus = right, ""
-        else:
-            share = clear_gain(lambda rows: right[rows].mean(), lambda rows: first[rows].mean(), sentences,
-                               METRICS["accuracy"])
-            versus = f"{share:.0%}"
+        versus = "" if name == first_name else share_won(right)
         print(f"| {name} | {accuracy(y, outputs):.4f} | {log_loss(y, outputs):.4f} | {decided.get(name, '')} | "
               f"{accuracy(y[split], outputs[split]):.4f} ({split.sum():,} phrases) | {versus} |")
 
