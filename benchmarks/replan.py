@@ -4,6 +4,9 @@
 are the allocation's), the same for every member; lr_find, refit and the held-out fraction as in the run.
 
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2
+    python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:4 5:2:2
+
+`--allocations` (folds:seeds:epochs, from the least time to the most) replaces the run's own list.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ def main(argv=None) -> None:
     parser.add_argument("--valid-fraction", type=float, default=0.1)
     parser.add_argument("--lr-find-batches", type=int, default=0)
     parser.add_argument("--refit", action="store_true")
+    parser.add_argument("--allocations", nargs="+", help="each as folds:seeds:epochs; the run's own list if left out")
     args = parser.parse_args(argv)
 
     measured = read_json(args.plan)
@@ -31,7 +35,8 @@ def main(argv=None) -> None:
         scaled = Rates(**{**rates, "train_per_s": rates["train_per_s"] * args.speed,
                           "predict_per_s": rates["predict_per_s"] * args.speed, "frozen_per_s": frozen})
         members.append(MemberTime(name, stages, scaled, args.lr_find_batches))
-    allocations = [Allocation(**candidate["allocation"]) for candidate in measured["candidates"]]
+    allocations = ([Allocation(*(int(x) for x in a.split(":"))) for a in args.allocations] if args.allocations
+                   else [Allocation(**candidate["allocation"]) for candidate in measured["candidates"]])
     plan = make_plan(measured["time_limit_s"], measured["spent_before_plan_s"], members, allocations,
                      args.valid_fraction, args.refit, measured["margin"])
     print(f"at {args.speed:g}x the measured rates: {plan['why']}")
