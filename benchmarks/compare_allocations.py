@@ -33,7 +33,10 @@ from fasthf.outputs.metrics import METRICS, accuracy, log_loss
 
 def last_stage_outputs(chain: Path) -> Path:
     stages = sorted((chain / "stages").iterdir(), key=lambda stage: int(stage.name))
-    return stages[-1] / "valid_outputs.csv"
+    outputs = stages[-1] / "valid_outputs.csv"
+    if not outputs.is_file():
+        raise SystemExit(f"{chain}: its last stage has no held-out outputs yet ({outputs} is missing)")
+    return outputs
 
 
 def chain_outputs(results: Path, folds: list[int] | None) -> pd.DataFrame:
@@ -95,7 +98,8 @@ def main(argv=None) -> None:
                          METRICS["accuracy"])
         return f"{won:.0%}"
 
-    phrases = "all phrases" if args.folds is None else f"the phrases of folds {', '.join(map(str, args.folds))}"
+    phrases = ("all phrases" if args.folds is None else
+               f"the phrases of fold{'s' * (len(args.folds) > 1)} {', '.join(map(str, args.folds))}")
     print(f"| run | out of fold, {phrases} | log loss | its ensemble as decided (offsets where used) | "
           f"cpu.yaml's split phrases | beats the first on (of {RESAMPLES} sentence resamples) |")
     print("|---|---|---|---|---|---|")
