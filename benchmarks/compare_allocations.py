@@ -58,7 +58,7 @@ def run_outputs(results: Path, rows: int, folds: list[int] | None) -> dict[str, 
     """The run's outputs (its chains averaged by row) and, with several seeds, each seed's alone."""
     table = chain_outputs(results, folds)
     held_out, outputs = by_row(table)
-    if folds is None and len(held_out) != rows:
+    if folds is None and not np.array_equal(held_out, np.arange(rows)):
         raise SystemExit(f"{results}: out-of-fold outputs cover {len(held_out)} of the {rows} training phrases; "
                          "only runs with folds >= 2 have them for every phrase (or give --folds)")
     runs = {str(results): (held_out, outputs)}

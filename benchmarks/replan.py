@@ -16,6 +16,11 @@ from fasthf.io import read_json
 from fasthf.training.time_plan import Allocation, MemberTime, Rates, format_duration, make_plan
 
 
+def numbers(text: str) -> tuple[int, ...]:
+    """"0:2" -> (0, 2): a stage as freeze_to:epochs, an allocation as folds:seeds:epochs."""
+    return tuple(int(x) for x in text.split(":"))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("plan")
@@ -28,14 +33,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     measured = read_json(args.plan)
-    stages = tuple(tuple(int(x) for x in stage.split(":")) for stage in args.stages)
+    stages = tuple(numbers(stage) for stage in args.stages)
     members = []
     for name, rates in measured["rates"].items():
         frozen = {k: v * args.speed for k, v in (rates.get("frozen_per_s") or {}).items()} or None
         scaled = Rates(**{**rates, "train_per_s": rates["train_per_s"] * args.speed,
                           "predict_per_s": rates["predict_per_s"] * args.speed, "frozen_per_s": frozen})
         members.append(MemberTime(name, stages, scaled, args.lr_find_batches))
-    allocations = ([Allocation(*(int(x) for x in a.split(":"))) for a in args.allocations] if args.allocations
+    allocations = ([Allocation(*numbers(a)) for a in args.allocations] if args.allocations
                    else [Allocation(**candidate["allocation"]) for candidate in measured["candidates"]])
     plan = make_plan(measured["time_limit_s"], measured["spent_before_plan_s"], members, allocations,
                      args.valid_fraction, args.refit, measured["margin"])

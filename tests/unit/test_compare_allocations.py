@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from helpers import REPO
 
@@ -25,8 +24,8 @@ def write_chain(run, seed, fold, answers, sure=0.6, rows=None):
     sure = np.broadcast_to(np.asarray(sure, dtype=float), len(rows))
     outputs = np.repeat(((1 - sure) / 4)[:, None], 5, axis=1)
     outputs[np.arange(len(rows)), answers] = sure
-    pd.DataFrame(outputs, columns=[f"out_{k}" for k in range(5)]).assign(row=rows)[
-        ["row"] + [f"out_{k}" for k in range(5)]].to_csv(stage / "valid_outputs.csv", index=False)
+    pd.DataFrame({"row": rows, **{f"out_{k}": outputs[:, k] for k in range(5)}}).to_csv(
+        stage / "valid_outputs.csv", index=False)
 
 
 def compare(tmp_path, *args):
