@@ -6,11 +6,18 @@ are the allocation's), the same for every member; lr_find, refit and the held-ou
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:4 5:2:2
 
-`--allocations` (folds:seeds:epochs, from the least time to the most) replaces the run's own list.
+`--allocations` (folds:seeds:epochs, from the least time to the most) replaces the run's own list. `--rates` takes a
+member's rates from a `rates.json` of its own (the member its folder names), measured again, for example with
+read_alone: the run's limit and time spent stay the plan's.
+
+    python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 \
+        --rates results/cpu-read-alone/mpnet-shared/rates.json
 """
 from __future__ import annotations
 
 import argparse
+
+from pathlib import Path
 
 from fasthf.io import read_json
 from fasthf.training.time_plan import Allocation, MemberTime, Rates, format_duration, make_plan
@@ -30,15 +37,18 @@ def main(argv=None) -> None:
     parser.add_argument("--lr-find-batches", type=int, default=0)
     parser.add_argument("--refit", action="store_true")
     parser.add_argument("--allocations", nargs="+", help="each as folds:seeds:epochs; the run's own list if left out")
+    parser.add_argument("--rates", nargs="+", default=[], help="a member's rates.json, in place of the plan's rates")
     args = parser.parse_args(argv)
 
     measured = read_json(args.plan)
     stages = tuple(numbers(stage) for stage in args.stages)
     members = []
-    for name, rates in measured["rates"].items():
+    given = {Path(path).parent.name: read_json(path) for path in args.rates}
+    for name, rates in {**measured["rates"], **given}.items():
         frozen = {k: v * args.speed for k, v in (rates.get("frozen_per_s") or {}).items()} or None
         scaled = Rates(**{**rates, "train_per_s": rates["train_per_s"] * args.speed,
-                          "predict_per_s": rates["predict_per_s"] * args.speed, "frozen_per_s": frozen})
+                          "predict_per_s": rates["predict_per_s"] * args.speed, "frozen_per_s": frozen,
+                          "alone_per_s": rates.get("alone_per_s") and rates["alone_per_s"] * args.speed})
         members.append(MemberTime(name, stages, scaled, args.lr_find_batches))
     allocations = ([Allocation(*numbers(a)) for a in args.allocations] if args.allocations
                    else [Allocation(**candidate["allocation"]) for candidate in measured["candidates"]])

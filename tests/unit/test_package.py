@@ -194,13 +194,16 @@ def test_a_folder_that_is_no_package_is_named(tmp_path):
         read_package(tmp_path)
 
 
-def test_a_shared_encoding_member_is_applied_as_it_was_trained(tiny_model_folder, competition_files, tmp_path):
+@pytest.mark.parametrize("read_alone", [False, True])
+def test_a_shared_encoding_member_is_applied_as_it_was_trained(tiny_model_folder, competition_files, tmp_path,
+                                                                read_alone):
     """The package carries `encode: group`: the test sentences are encoded once each and every phrase read
-    from its span, as the pipeline's predict does from its cached tensors."""
-    from fasthf.encoding.shared import tokenize_groups
+    from its span, as the pipeline's predict does from its cached tensors; with `read_alone` each phrase read
+    inside its sentence is read alone too, and the two readings averaged."""
+    from fasthf.encoding.shared import alone_readings, tokenize_groups
     from fasthf.models.architectures import load_checkpoint
     from fasthf.models.shared_head import with_span_head
-    from fasthf.outputs.prediction import by_row_number
+    from fasthf.outputs.prediction import mean_of_readings, outputs_table
 
     model, tokenizer = load_pretrained(str(tiny_model_folder("bert")), label_names())
     torch.manual_seed(0)
@@ -208,15 +211,20 @@ def test_a_shared_encoding_member_is_applied_as_it_was_trained(tiny_model_folder
     tokenizer.save_pretrained(tmp_path / "tokenizer")
     chains = [{"member": "tiny", "seed": 42, "split": "fold0", "model": tmp_path / "model"}]
     info = build_package(tmp_path / "package", COMPETITION, SENTIMENT_TASK, chains,
-                         {"tiny": {"tokenizer": tmp_path / "tokenizer", "max_length": 64, "encode": "group"}},
+                         {"tiny": {"tokenizer": tmp_path / "tokenizer", "max_length": 64, "encode": "group",
+                                   "read_alone": read_alone}},
                          {"tiny": 1.0}, None, None, {"batch_size": 32, "mixed_precision": "no"})
-    assert info["members"]["tiny"]["encode"] == "group"
+    assert info["members"]["tiny"]["encode"] == "group" and info["members"]["tiny"]["read_alone"] == read_alone
     test = COMPETITION.read_test(competition_files["test"])
-    split = tokenize_groups(COMPETITION.joined_texts(test), test[COMPETITION.group].tolist(), tokenizer, 64)[0]
-    outputs = by_row_number(split, predict_probs(load_checkpoint(tmp_path / "model"), split, 32, "cpu", "no"))
+    texts, groups = COMPETITION.joined_texts(test), test[COMPETITION.group].tolist()
+    model = load_checkpoint(tmp_path / "model")
+    readings = [tokenize_groups(texts, groups, tokenizer, 64)[0]]
+    if read_alone:
+        readings.append(alone_readings(texts, groups, tokenizer, 64)[0])
+    outputs = mean_of_readings([outputs_table(split, predict_probs(model, split, 32, "cpu", "no")) for split in readings])
+    assert outputs.rows.tolist() == list(range(len(test)))
     sample = COMPETITION.read_sample(competition_files["sample_submission"])
-    expected = make_submission(test[COMPETITION.id], outputs.numpy().astype(np.float64), sample, COMPETITION,
-                               SENTIMENT_TASK)
+    expected = make_submission(test[COMPETITION.id], outputs.outputs, sample, COMPETITION, SENTIMENT_TASK)
     got = apply_package(tmp_path / "package", competition_files["test"], competition_files["sample_submission"],
                         tmp_path / "s.csv")
     pd.testing.assert_frame_equal(got, expected)

@@ -47,3 +47,15 @@ def test_prediction_applies_the_tasks_activation(task, check):
     outputs = predict_probs(SumModClassifier(), split, batch_size=2, device="cpu", activation=task.activation)
     logits = torch.nn.functional.one_hot(torch.tensor([sum(r) % 5 for r in rows]), 5).float() * 10
     assert check(outputs, logits)
+
+
+def test_two_readings_are_averaged_per_row_and_a_row_read_once_keeps_its_outputs():
+    """read_alone: a row's outputs are the mean of its reading inside its group's text and its lone reading."""
+    from fasthf.outputs.prediction import mean_of_readings
+    from fasthf.outputs.table import Predictions
+
+    in_context = Predictions(np.array([3, 0, 1]), np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]))
+    alone = Predictions(np.array([1, 3]), np.array([[0.3, 0.7], [0.6, 0.4]]))
+    both = mean_of_readings([in_context, alone])
+    assert both.rows.tolist() == [0, 1, 3]  # in row order
+    assert np.allclose(both.outputs, [[0.5, 0.5], [0.6, 0.4], [0.4, 0.6]])

@@ -31,3 +31,15 @@ def test_a_list_given_replaces_the_runs_own(tmp_path):
     out = replan(tmp_path, "--speed", "4", "--allocations", "5:1:3", "5:2:2", "5:1:30")
     assert "fits: 5 folds, 2 seeds, last stage 2 epochs" in out and "the next (5 folds, 1 seed, last stage 30" in out
     assert out.count(": ends at") == 3
+
+
+def test_a_members_rates_measured_again_replace_the_plans_and_read_alone_costs_time(tmp_path):
+    """Rates with read_alone (the rows read alone predicted at their own rate) push the 4x plan back a step."""
+    from dataclasses import asdict
+
+    folder = tmp_path / "mpnet"
+    folder.mkdir()
+    alone = Rates(8.0, 40.0, 20.0, 8544, 3310, 16, alone_per_s=18.0, alone_sequences=150000, alone_test_sequences=60000)
+    (folder / "rates.json").write_text(json.dumps(asdict(alone)))
+    assert "fits: 5 folds, 1 seed, last stage 2 epochs" in replan(tmp_path, "--speed", "4",
+                                                                  "--rates", str(folder / "rates.json"))

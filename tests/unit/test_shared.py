@@ -171,3 +171,29 @@ def test_a_span_model_is_refused_on_tensors_encoded_row_by_row(minilm):
     with pytest.raises(CheckpointError, match="encode: group"):
         with_head_for(rows, with_span_head(model), TrainSettings(), "stage/1/model")
     assert SENTIMENT_TASK.reads_spans
+
+
+def test_read_alone_reads_again_only_the_rows_read_inside_a_longer_text_of_their_group(minilm):
+    """`alone_readings`: each row found inside its group's longer text, encoded as its own unit and numbered as in
+    the file; a group's own text, a row not found in it, or an empty one has no second reading."""
+    from fasthf.encoding.shared import alone_readings
+
+    _, tokenizer = minilm
+    texts = [SENTENCE, "not good", "a text from elsewhere", "dull", "", "the film is fine", "a dull film", "dull"]
+    groups = [0, 0, 0, 1, 0, 0, 2, 2]
+    split, counts = alone_readings(texts, groups, tokenizer, 64, labels=np.arange(len(texts)))
+    assert sorted(split.rows.tolist()) == [1, 5, 7]
+    assert counts == {"rows": 8, "read_alone": 3, "tokens_encoded": int(split.lengths.sum())}
+    assert len(split.units) == 3  # each its own encoding
+    read = spans_read(split, tokenizer)
+    assert read == {1: "not good", 5: "the film is fine", 7: "dull"}
+    assert dict(zip(split.rows.tolist(), split.labels.tolist())) == {1: 1, 5: 5, 7: 7}  # each keeps its own label
+
+
+def test_read_alone_without_shared_encoding_is_refused_in_one_sentence():
+    from fasthf.encoding.shared_checks import check_read_alone
+
+    check_read_alone("group", True)
+    check_read_alone("row", False)
+    with pytest.raises(SharedEncodingError, match="with encode: row every row is read alone already"):
+        check_read_alone("row", True)

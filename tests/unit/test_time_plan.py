@@ -122,3 +122,12 @@ def test_a_stage_deadline_is_the_plans_less_what_the_run_has_spent(tmp_path):
     deadline, batch_s, validate_s = stage_deadline(plan, clock, "mpnet", batch_size=16, now=10100.0)
     assert deadline == pytest.approx(10100.0 + 3000.0 - 600.0)
     assert (batch_s, validate_s) == (2.0, 21.4)
+
+
+def test_read_alone_adds_the_lone_readings_of_the_test_and_of_each_chains_held_out_rows_at_their_own_rate():
+    alone = Rates(8.0, 40.0, 20.0, 8544, 3310, 16, alone_per_s=100.0, alone_sequences=150000,
+                  alone_test_sequences=60000)
+    once, twice = (run_seconds([member(rates)], Allocation(5, 1, 2), 0.1, False, 5) for rates in (RATES, alone))
+    # each of the 5 chains reads the test rows alone, and its fifth of the training rows (a job each)
+    assert twice["prediction"] - once["prediction"] == pytest.approx(5 * (60000 / 100.0 + 20.0 + 150000 / 5 / 100.0))
+    assert twice["training"] == once["training"]  # training reads the spans only

@@ -1,9 +1,11 @@
 """`encode: group` through the whole workflow on the committed fixture (a tiny random BERT, one stage of two epochs):
 a run killed with SIGKILL mid-stage resumes, and its stage is what a fresh run of that stage gives; every
 phrase is answered in file order through held-out outputs, test outputs and submission; the bundle reads a
-single text as its own group; a competition without a group column is refused in one sentence."""
+single text as its own group; read_alone turned on for the finished run reads its phrases again alone, without
+training again; a competition without a group column is refused in one sentence."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 
@@ -99,6 +101,35 @@ def test_the_bundle_reads_one_text_as_its_own_group(shared_run):
     one = predictor.predict_one("a gorgeous , witty film")
     many = predictor.predict(["dull", "a gorgeous , witty film"])
     assert one.probs == pytest.approx(many[1].probs, abs=1e-5) and abs(sum(one.probs) - 1) < 1e-4
+
+
+def test_read_alone_turned_on_for_a_finished_run_averages_both_readings_without_training_again(workdir, shared_run):
+    from fasthf.encoding.shared import read_inside
+
+    results, chain, *_ = shared_run
+    shutil.copytree(results, workdir / "results" / "alone")  # the finished run, its files' times kept
+    alone_chain = workdir / "results" / "alone" / chain.relative_to(results)
+    output = run(workdir, "--config", "results_dir=results/alone", "read_alone=true")
+    assert "rule alone_tensors" in output and "rule held_out" in output and "rule predict" in output
+    assert "rule train_stage" not in output  # the stages stand: training reads the spans only
+    train = pd.read_csv(workdir / "data" / "demo" / "train.tsv", sep="\t", keep_default_na=False, quoting=3)
+    inside = read_inside(train.Phrase.tolist(), train.SentenceId.tolist())
+    summary = json.loads((alone_chain.parents[1] / "tensors" / "alone.json").read_text())
+    assert summary["splits"]["train"] == {"rows": len(train), "read_alone": len(inside),
+                                          "tokens_encoded": summary["splits"]["train"]["tokens_encoded"]}
+    stage = pd.read_csv(alone_chain / "stages" / "1" / "valid_outputs.csv").set_index("row")
+    both = pd.read_csv(alone_chain / "valid_outputs.csv").set_index("row")
+    assert both.index.tolist() == stage.index.tolist()
+    again = stage.index.isin(inside)
+    assert 0 < again.sum() < len(stage)
+    assert (both[~again] - stage[~again]).abs().max().max() < 1e-6  # a sentence read once keeps its outputs
+    assert (both[again] - stage[again]).abs().max(axis=1).gt(1e-4).mean() > 0.5  # the rest: two readings averaged
+    oof = pd.read_csv(workdir / "results" / "alone" / "ensemble" / "oof_outputs.csv").set_index("row")
+    assert (oof.filter(like="out_") - both.loc[oof.index]).abs().max().max() < 1e-6  # scored on both readings
+    test_outputs = pd.read_csv(alone_chain / "test_outputs.csv")
+    before = pd.read_csv(chain / "test_outputs.csv")
+    assert test_outputs.row.tolist() == before.row.tolist()
+    assert (test_outputs.drop(columns="row") - before.drop(columns="row")).abs().max(axis=1).gt(1e-4).any()
 
 
 def test_encode_group_without_a_group_column_stops_the_run_in_one_sentence(workdir):

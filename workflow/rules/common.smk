@@ -3,7 +3,7 @@ from dataclasses import asdict, fields
 from types import SimpleNamespace
 
 from fasthf.config import ensemble_members
-from fasthf.encoding.shared_checks import check_shared_encoding
+from fasthf.encoding.shared_checks import check_read_alone, check_shared_encoding
 from fasthf.inputs.archive import COMPETITION_JSON
 from fasthf.inputs.competition import Competition
 from fasthf.routes.kaggle import MISSING_CREDENTIALS, credentials_available
@@ -17,6 +17,8 @@ from fasthf.training.time_plan import parse_duration, planned_seeds, start_sessi
 COMPETITION = Competition.from_config(config["competition"], presets=f"{workflow.basedir}/config/competitions")
 if config["encode"] == "group":  # one encoding per group: needs a group column, one text, a task that reads spans
     check_shared_encoding(COMPETITION)
+check_read_alone(config["encode"], config["read_alone"])
+READ_ALONE = config["read_alone"]  # held-out and test rows read alone too (predict.smk), the readings averaged
 
 # The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.

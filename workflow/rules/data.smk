@@ -78,3 +78,23 @@ rule preprocess:
         f"{LOGS}/{{member}}/preprocess.log",
     script:
         "../scripts/preprocess.py"
+
+
+rule alone_tensors:
+    """read_alone: the rows that shared encoding reads inside their group's text, each tokenized alone too (a
+    second reading, averaged with the first at prediction); training reads the grouped tensors only."""
+    input:
+        train=rules.download.output.train,
+        test=rules.download.output.test,
+        competition=rules.download.output.competition,
+        pretrained=rules.pretrained.output[0],
+    output:
+        train=f"{MEMBER}/tensors/train_alone.safetensors",
+        test=f"{MEMBER}/tensors/test_alone.safetensors",
+        summary=f"{MEMBER}/tensors/alone.json",
+    params:
+        max_length=config["max_length"],
+    log:
+        f"{LOGS}/{{member}}/alone_tensors.log",
+    script:
+        "../scripts/alone_tensors.py"

@@ -9,6 +9,8 @@ rule rates:
         train=of_members_model("tensors/train.safetensors"),
         test=of_members_model("tensors/test.safetensors"),
         pretrained=of_members_model("pretrained"),
+        **({"train_alone": of_members_model("tensors/train_alone.safetensors"),
+            "test_alone": of_members_model("tensors/test_alone.safetensors")} if READ_ALONE else {}),
         competition=rules.download.output.competition,
     output:
         f"{MEMBER}/rates.json",

@@ -1,10 +1,12 @@
 rule predict:
-    """A chain's last stage on the test rows. Its held-out rows were predicted by that stage's last
-    validation pass (`stages/<last>/valid_outputs.csv`), with the same weights; a refit holds none out."""
+    """A chain's last stage on the test rows (with read_alone, each row's two readings averaged). Its held-out
+    rows were predicted by that stage's last validation pass (`stages/<last>/valid_outputs.csv`), with the same
+    weights; a refit holds none out."""
     input:
         model=last_stage,
         test=of_members_model("tensors/test.safetensors"),
         competition=rules.download.output.competition,
+        **({"test_alone": of_members_model("tensors/test_alone.safetensors")} if READ_ALONE else {}),
     output:
         test=f"{CHAIN}/test_outputs.csv",
         timing=f"{CHAIN}/predict.json",
@@ -21,10 +23,44 @@ rule predict:
         "../scripts/predict.py"
 
 
+rule held_out:
+    """read_alone: a chain's held-out rows read alone too by its last stage; each row's outputs the mean of that
+    reading and the stage's last validation pass (inside its group's text)."""
+    input:
+        model=last_stage,
+        in_context=lambda wildcards: last_stage(wildcards, "valid_outputs.csv"),
+        alone=of_members_model("tensors/train_alone.safetensors"),
+        folds=rules.folds.output.folds,
+        competition=rules.download.output.competition,
+    output:
+        held_out=f"{CHAIN}/valid_outputs.csv",
+        timing=f"{CHAIN}/held_out.json",
+    threads: INFER_THREADS
+    resources:
+        **INFER_RESOURCES,
+    params:
+        batch_size=config["eval_batch_size"],
+        mixed_precision=config["mixed_precision"],
+        torch_threads=config["torch_threads"],
+    log:
+        f"{CHAIN_LOGS}/held_out.log",
+    script:
+        "../scripts/held_out.py"
+
+
+def held_out_outputs(name="held_out"):
+    """Each held-out chain's outputs for its held-out rows (or, name "timing", the time read_alone's reading
+    took): its last stage's validation pass, or with read_alone the mean of the two readings."""
+    if not READ_ALONE:
+        return each_last_stage("valid_outputs.csv", chains()) if name == "held_out" else []
+    return each_chain(getattr(rules.held_out.output, name), chains())
+
+
 rule ensemble:
     """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
-        held_out=lambda wildcards: each_last_stage("valid_outputs.csv", chains()),
+        held_out=lambda wildcards: held_out_outputs(),
+        held_out_timing=lambda wildcards: held_out_outputs("timing"),
         stages=lambda wildcards: each_chain(f"{CHAIN}/stages.csv", [*chains(), *refits()]),
         test=lambda wildcards: each_chain(rules.predict.output.test, predicting()),
         timing=lambda wildcards: each_chain(rules.predict.output.timing, predicting()),

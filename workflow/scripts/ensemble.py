@@ -21,6 +21,8 @@ with job_log(snakemake.log[0]):
         seconds[chain["member"], chain["seed"]] += pd.read_csv(stages_csv).seconds.sum()
     # With refit, a (member, seed)'s test outputs are its refit's (trained on every row); the folds keep
     # the out-of-fold figure and the weights, and predict no test rows.
+    for chain, timing_json in zip(snakemake.params.chains, snakemake.input.held_out_timing):  # read_alone's reading
+        seconds[chain["member"], chain["seed"]] += read_json(timing_json)["held_out"]["seconds"]
     for chain, test_csv, timing_json in zip(snakemake.params.predicting, snakemake.input.test, snakemake.input.timing):
         test[chain["member"], chain["seed"]].append(form.table.read(test_csv))
         seconds[chain["member"], chain["seed"]] += read_json(timing_json)["test"]["seconds"]

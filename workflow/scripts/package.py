@@ -13,7 +13,8 @@ with job_log(snakemake.log[0]):
     chains = [{**chain, "model": model} for chain, model in zip(snakemake.params.chains, snakemake.input.models)]
     members = {name: {"tokenizer": tokenizer, **{key: read_json(summary).get(key, "row") for key in ("max_length", "encode")},
                       # how preprocess read the rows: long texts in windows, a duel's rows both ways
-                      **{key: read_json(summary).get(key) for key in ("window_stride", "duel_swap")}}
+                      **{key: read_json(summary).get(key) for key in ("window_stride", "duel_swap")},
+                      "read_alone": snakemake.params.read_alone}  # the rows read inside their group's text, alone too
                for name, tokenizer, summary in zip(snakemake.params.members, snakemake.input.tokenizers,
                                                     snakemake.input.tensors)}
     memory = outputs_form(task).remembered(competition, task, competition.read_train(snakemake.input.train)) \

@@ -12,5 +12,7 @@ with job_log(snakemake.log[0]):
     set_threads(snakemake.params.torch_threads)
     _, task = Competition.load(snakemake.input.competition)
     rates = measure_rates(snakemake.input.pretrained, snakemake.input.train, snakemake.input.test,
-                          TrainSettings(**snakemake.params.settings), task, snakemake.params.freeze_tos)
+                          TrainSettings(**snakemake.params.settings), task, snakemake.params.freeze_tos,
+                          alone_tensors=(snakemake.input.train_alone, snakemake.input.test_alone)
+                          if "train_alone" in snakemake.input.keys() else None)
     write_json(snakemake.output[0], asdict(rates))

@@ -257,3 +257,31 @@ def tokenize_groups(texts: list[str], groups, tokenizer, max_length: int,
     log.info("shared encoding: %d of %d rows found as spans in %d group texts; %d encoded alone (%d of them "
              "past max_length=%d)", len(found), len(texts), len(used), len(alone), past_window, max_length)
     return split, counts
+
+
+def read_inside(texts: list[str], groups) -> list[int]:
+    """The rows shared encoding reads inside a longer text of their group (found there as words, and not the
+    group's text itself): those that a second, lone reading (`alone_readings`) reads differently."""
+    by_group = group_texts(texts, groups)
+    return [row for row, (text, group) in enumerate(zip(texts, groups))
+            if text.strip() and text.strip() != by_group[group].strip()
+            and word_aligned_find(by_group[group], text.strip()) >= 0]
+
+
+def alone_readings(texts: list[str], groups, tokenizer, max_length: int,
+                   labels: np.ndarray | None = None) -> tuple[GroupedSplit, dict]:
+    """A second reading of the rows read inside their group's text (`read_inside`): each encoded alone, as its
+    own unit, its rows numbered as in `texts`. Config `read_alone` averages a row's outputs over both readings
+    (test-time): inside its group's text a row's states carry its neighbours, alone they do not, and the two
+    err differently (benchmarks/RESULTS.md). A row read alone already (a group's own text, or not found in
+    it) has no second reading: its one reading stands. (One found past `max_length` is read alone by both: the
+    same outputs twice.)"""
+    rows = read_inside(texts, groups)
+    split, _ = tokenize_groups([texts[r] for r in rows], range(len(rows)), tokenizer, max_length,
+                               None if labels is None else np.asarray(labels)[rows])
+    split = GroupedSplit(split.units, split.unit, split.start, split.end,
+                         torch.as_tensor(rows, dtype=torch.int64)[split.rows], split.labels)
+    counts = {"rows": len(texts), "read_alone": len(rows), "tokens_encoded": int(split.lengths.sum())}
+    log.info("read alone too: %d of %d rows (%d tokens); the rest are read once", len(rows), len(texts),
+             counts["tokens_encoded"])
+    return split, counts

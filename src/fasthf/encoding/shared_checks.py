@@ -28,3 +28,11 @@ def check_shared_encoding(competition, task=None) -> None:
     if kind in TASKS and not TASKS[kind].reads_spans:
         raise SharedEncodingError(f"encode: group applies to single-label classification and regression, not to "
                                   f"a {kind} task (use encode: row)")
+
+
+def check_read_alone(encode: str, read_alone: bool) -> None:
+    """`read_alone` is a second reading of the rows that shared encoding reads inside their group's text."""
+    if read_alone and encode != "group":
+        raise SharedEncodingError(f"read_alone: true reads alone the rows that encode: group reads inside their "
+                                  f"group's text; with encode: {encode} every row is read alone already (set "
+                                  f"read_alone: false, or encode: group)")

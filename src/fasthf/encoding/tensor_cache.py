@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from fasthf.encoding.choices import ChoiceSplit, check_choice_encoding, tokenize_choices
 from fasthf.encoding.duels import swap_permutation, swapped_frame, swapped_labels, with_swapped
 from fasthf.encoding.span_split import span_split
-from fasthf.encoding.shared import GroupedSplit, tokenize_groups
+from fasthf.encoding.shared import GroupedSplit, alone_readings, tokenize_groups
 from fasthf.encoding.shared_checks import SharedEncodingError, check_shared_encoding
 from fasthf.encoding.tensors import Padding, TokenizedSplit, tokenize_split, usable_max_length
 from fasthf.encoding.windows import window_counts
@@ -98,10 +98,7 @@ def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, ou
         labels = task.encode(frame, str(train_path)) if name == "train" else None
         texts = competition.joined_texts(frame)
         if encode == "group":
-            if competition.group not in frame:
-                log.warning("%s has no %r column: each of its rows is its own group", name, competition.group)
-            groups = frame[competition.group].tolist() if competition.group in frame else range(len(frame))
-            split, counts = tokenize_groups(texts, groups, tokenizer, max_length, labels)
+            split, counts = tokenize_groups(texts, group_column(frame, competition, name), tokenizer, max_length, labels)
             n_truncated = counts["past_max_length"]
         else:
             split, n_truncated, counts = encode_rows(frame, competition, tokenizer, max_length, labels, window_stride,
@@ -117,4 +114,29 @@ def prepare_tensors(train_path: str | Path, test_path: str | Path, tokenizer, ou
         if labels is not None and labels.ndim == 1 and labels.dtype != object:  # class indices
             counts = np.bincount(labels, minlength=task.n_outputs)
             summary["splits"][name]["label_counts"] = dict(zip(task.output_names, map(int, counts)))
+    return summary
+
+
+def group_column(frame, competition, name: str):
+    """Each row's group (competition.group); a file without that column makes each row its own group."""
+    if competition.group not in frame:
+        log.warning("%s has no %r column: each of its rows is its own group", name, competition.group)
+        return range(len(frame))
+    return frame[competition.group].tolist()
+
+
+def prepare_alone_tensors(train_path: str | Path, test_path: str | Path, tokenizer, out_dir: str | Path,
+                          max_length: int, competition, task) -> dict:
+    """Config `read_alone` (with `encode: group`): the second reading of every training and test row read inside
+    its group's text, each alone (`fasthf.encoding.shared.alone_readings`), written beside the grouped tensors as
+    `train_alone.safetensors` and `test_alone.safetensors`; prediction averages the two readings."""
+    check_shared_encoding(competition, task)
+    out_dir, max_length = Path(out_dir), usable_max_length(tokenizer, max_length)
+    summary = {"max_length": max_length, "splits": {}}
+    for name, frame in (("train", competition.read_train(train_path)), ("test", competition.read_test(test_path))):
+        labels = task.encode(frame, str(train_path)) if name == "train" else None
+        split, counts = alone_readings(competition.joined_texts(frame), group_column(frame, competition, name),
+                                       tokenizer, max_length, labels)
+        split.save(out_dir / f"{name}_alone.safetensors")
+        summary["splits"][name] = counts
     return summary

@@ -90,6 +90,7 @@ class FoldData:
     tensors: str  # train.safetensors: every training row, tokenized once per member
     folds: str    # folds.csv
     fold: int | None
+    every_row: bool = True  # False: tensors of some rows only (read_alone's second readings, train_alone.safetensors)
 
     @property
     def holds_out(self) -> bool:
@@ -112,17 +113,18 @@ class FoldData:
         from fasthf.encoding.tensor_cache import load_split
 
         texts = load_split(self.tensors)
-        return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold)
+        return texts, held_out_mask(pd.read_csv(self.folds), texts.rows.numpy(), self.fold, self.every_row)
 
 
-def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int | None) -> np.ndarray:
-    """True where the row is held out by `fold` (None, a refit: nowhere); every row must be in the folds table.
+def held_out_mask(table: pd.DataFrame, rows: np.ndarray, fold: int | None, every_row: bool = True) -> np.ndarray:
+    """True where the row is held out by `fold` (None, a refit: nowhere); every row must be in the folds table,
+    and with `every_row` every row of the table among `rows`.
 
     `rows` are the sequences' row numbers: a long text read in windows (`fasthf.encoding.windows`) has one per window,
     so every window of a row falls on its row's side."""
     fold_of = table.set_index("row").fold
     missing = ~np.isin(rows, fold_of.index)
-    if missing.any() or len(table) != len(np.unique(rows)):
+    if missing.any() or (every_row and len(table) != len(np.unique(rows))):
         raise DataError(f"the tokenized training rows ({len(rows)}) and folds.csv ({len(table)} rows) come from "
                         f"different training files: rerun preprocess and folds")
     if fold is None:

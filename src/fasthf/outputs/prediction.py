@@ -2,6 +2,7 @@
 put back in row order."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from fasthf.encoding.duels import unswapped
@@ -75,3 +76,10 @@ def outputs_table(split, outputs) -> Predictions | TokenOutputs:
     if split.head == "token":
         return TokenOutputs.of_split(split, [o.numpy() for o in outputs])
     return row_predictions(split, outputs)
+
+
+def mean_of_readings(readings: list[Predictions]) -> Predictions:
+    """Each row's outputs averaged over the readings that hold it (config `read_alone`: a row read inside its
+    group's text and alone), in row order; a row in one reading only keeps its outputs exactly."""
+    return Predictions(*pool_windows(np.concatenate([r.rows for r in readings]),
+                                     np.concatenate([r.outputs for r in readings])))

@@ -151,7 +151,7 @@ def build_package(out_dir: str | Path, competition: Competition, task, chains: l
                 "task": task.describe(), "prediction": prediction,
                 "members": {name: {"max_length": int(m["max_length"]), "weight": float(weights[name]),
                                    "encode": m.get("encode", "row"), "window_stride": m.get("window_stride"),
-                                   "duel_swap": m.get("duel_swap", False)}
+                                   "duel_swap": m.get("duel_swap", False), "read_alone": m.get("read_alone", False)}
                             for name, m in members.items()},
                 "chains": [{key: chain[key] for key in ("member", "seed", "split")} for chain in chains],
                 # a decision the ensemble used: class offsets or a threshold, or a span task's minimum lengths
@@ -207,18 +207,20 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     from transformers import AutoTokenizer
 
     from fasthf.encoding.duels import swap_permutation
-    from fasthf.encoding.shared import tokenize_groups
+    from fasthf.encoding.shared import alone_readings, tokenize_groups
     from fasthf.encoding.tensor_cache import encode_rows
     from fasthf.models.architectures import load_checkpoint
-    from fasthf.outputs.prediction import outputs_table, predict_probs
+    from fasthf.outputs.prediction import mean_of_readings, outputs_table, predict_probs
 
     texts = competition.joined_texts(test)
     groups = test[competition.group].tolist() if competition.group in test else range(len(test))
-    splits = {}
+    splits, alone = {}, {}
     for name, member in info["members"].items():
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizers" / name))
         if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.encoding.shared)
             splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
+            if member.get("read_alone"):  # and the rows read inside it, alone too: the two readings averaged
+                alone[name] = alone_readings(texts, groups, tokenizer, member["max_length"])[0]
         else:  # as preprocess read the rows: long texts in windows, a duel's rows both ways (fasthf.encoding.tensor_cache)
             swap = swap_permutation(competition, task) if member.get("duel_swap") else None
             splits[name] = encode_rows(test, competition, tokenizer, member["max_length"],
@@ -233,6 +235,11 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
                               precision or info["prediction"]["mixed_precision"], task.activation)
         # a row of outputs per test row (a long text's windows pooled), or a span task's per token
         predicted = outputs_table(split, probs)
+        if chain["member"] in alone:
+            second = alone[chain["member"]]
+            predicted = mean_of_readings([predicted, outputs_table(second, predict_probs(
+                model, second, info["prediction"]["batch_size"], device,
+                precision or info["prediction"]["mixed_precision"], task.activation))])
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
         seconds = time.time() - started
         log.info("chain %d of %d (%s): %d texts in %.1f s; expected end %s", i, len(info["chains"]), chain_name(chain),

@@ -54,6 +54,9 @@ class Rates:
     test_sequences: int
     batch_size: int       # training sequences a batch
     frozen_per_s: dict | None = None  # {freeze_to: training sequences a second} for the stages' other states
+    alone_per_s: float | None = None  # read_alone: rows read alone predicted a second (None: read_alone off)
+    alone_sequences: int = 0          # read_alone: training rows with a lone reading too (the held-out share is read)
+    alone_test_sequences: int = 0     # read_alone: test rows with a lone reading too
 
     def training(self, freeze_to: int) -> float:
         """Training sequences a second in the state `freeze_to` leaves (every layer's rate where not measured)."""
@@ -87,14 +90,20 @@ def held_out_share(folds: int, valid_fraction: float) -> float:
 
 
 def chain_seconds(member: MemberTime, allocation: Allocation, valid_fraction: float) -> dict:
-    """One chain's predicted seconds: its stage jobs, and its predict job (the test rows)."""
+    """One chain's predicted seconds: its stage jobs, its predict job (the test rows) and, with read_alone, its
+    held-out rows' lone reading."""
     rates, held_out = member.rates, held_out_share(allocation.folds, valid_fraction)
     stages = [*member.stages[:-1], (member.stages[-1][0], allocation.epochs)]
     train = sum(epochs * rates.sequences * (1 - held_out) / rates.training(freeze_to) for freeze_to, epochs in stages)
     epochs = sum(epochs for _, epochs in stages)
     validate = epochs * rates.sequences * held_out / rates.predict_per_s  # fastai validates after every epoch
     stages = train + validate + len(stages) * rates.startup_s
-    return {"stages": stages, "predict": rates.startup_s + rates.test_sequences / rates.predict_per_s,
+    predict = rates.startup_s + rates.test_sequences / rates.predict_per_s
+    reread = 0.0  # read_alone: the held-out rows' lone reading, a job of its own
+    if rates.alone_per_s:
+        predict += rates.alone_test_sequences / rates.alone_per_s
+        reread = rates.startup_s + rates.alone_sequences * held_out / rates.alone_per_s
+    return {"stages": stages, "predict": predict, "held_out": reread,
             "validate_pass": rates.sequences * held_out / rates.predict_per_s}
 
 
@@ -113,7 +122,7 @@ def run_seconds(members: list[MemberTime], allocation: Allocation, valid_fractio
         if refit:  # a refit per seed trains on every row (no validation to speak of) and predicts the test
             whole = chain_seconds(member, allocation, 0.0)
             training += whole["stages"] * allocation.seeds
-        prediction += chain["predict"] * (allocation.seeds if refit else chains)
+        prediction += chain["predict"] * (allocation.seeds if refit else chains) + chain["held_out"] * chains
     tail = (light_jobs + len(members) * (chains + allocation.seeds * refit)) * max(m.rates.startup_s for m in members)
     return {"training": training, "prediction": prediction, "tail": tail, "total": training + prediction + tail}
 
