@@ -6,11 +6,12 @@ are the allocation's), the same for every member; lr_find, refit and the held-ou
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:4 5:2:2
 
-`--allocations` (folds:seeds:epochs, from the least time to the most) replaces the run's own list. `--rates` takes a
+`--allocations` (folds:seeds:epochs, from the least time to the most; :alone adds read_alone) replaces the run's
+own list. `--rates` takes a
 member's rates from a `rates.json` of its own (the member its folder names), measured again, for example with
 read_alone: the run's limit and time spent stay the plan's.
 
-    python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 \
+    python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:3:alone \
         --rates results/cpu-read-alone/mpnet-shared/rates.json
 """
 from __future__ import annotations
@@ -28,6 +29,12 @@ def numbers(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(":"))
 
 
+def allocation(text: str) -> Allocation:
+    """"5:1:3" -> 5 folds, 1 seed, 3 epochs; "5:1:3:alone" reads the rows alone too (read_alone)."""
+    alone = text.endswith(":alone")
+    return Allocation(*numbers(text.removesuffix(":alone")), read_alone=alone)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("plan")
@@ -36,7 +43,7 @@ def main(argv=None) -> None:
     parser.add_argument("--valid-fraction", type=float, default=0.1)
     parser.add_argument("--lr-find-batches", type=int, default=0)
     parser.add_argument("--refit", action="store_true")
-    parser.add_argument("--allocations", nargs="+", help="each as folds:seeds:epochs; the run's own list if left out")
+    parser.add_argument("--allocations", nargs="+", help="each as folds:seeds:epochs[:alone]; the run's own list if left out")
     parser.add_argument("--rates", nargs="+", default=[], help="a member's rates.json, in place of the plan's rates")
     args = parser.parse_args(argv)
 
@@ -50,7 +57,7 @@ def main(argv=None) -> None:
                           "predict_per_s": rates["predict_per_s"] * args.speed, "frozen_per_s": frozen,
                           "alone_per_s": rates.get("alone_per_s") and rates["alone_per_s"] * args.speed})
         members.append(MemberTime(name, stages, scaled, args.lr_find_batches))
-    allocations = ([Allocation(*numbers(a)) for a in args.allocations] if args.allocations
+    allocations = ([allocation(a) for a in args.allocations] if args.allocations
                    else [Allocation(**candidate["allocation"]) for candidate in measured["candidates"]])
     plan = make_plan(measured["time_limit_s"], measured["spent_before_plan_s"], members, allocations,
                      args.valid_fraction, args.refit, measured["margin"])

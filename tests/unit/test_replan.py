@@ -41,5 +41,7 @@ def test_a_members_rates_measured_again_replace_the_plans_and_read_alone_costs_t
     folder.mkdir()
     alone = Rates(8.0, 40.0, 20.0, 8544, 3310, 16, alone_per_s=18.0, alone_sequences=150000, alone_test_sequences=60000)
     (folder / "rates.json").write_text(json.dumps(asdict(alone)))
-    assert "fits: 5 folds, 1 seed, last stage 2 epochs" in replan(tmp_path, "--speed", "4",
-                                                                  "--rates", str(folder / "rates.json"))
+    given = ("--rates", str(folder / "rates.json"))
+    out = replan(tmp_path, "--speed", "4", *given, "--allocations", "5:1:2", "5:1:2:alone", "5:1:3:alone")
+    assert "fits: 5 folds, 1 seed, last stage 2 epochs, rows read alone too" in out
+    assert "fits: 5 folds, 1 seed, last stage 3 epochs" in replan(tmp_path, "--speed", "4", *given)  # not bought

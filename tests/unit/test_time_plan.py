@@ -69,7 +69,7 @@ def test_the_plan_takes_the_last_allocation_that_fits_and_says_why():
     fits = [total <= 3600 * 0.9 for total in totals]
     chosen = max(i for i, fit in enumerate(fits) if fit)
     assert plan["chosen"] == {"folds": ALLOCATIONS[chosen].folds, "seeds": ALLOCATIONS[chosen].seeds,
-                              "epochs": ALLOCATIONS[chosen].epochs}
+                              "epochs": ALLOCATIONS[chosen].epochs, "read_alone": False}
     assert plan["predicted_end_s"] == pytest.approx(totals[chosen], abs=0.1)
     assert ALLOCATIONS[chosen].describe() in plan["why"] and ALLOCATIONS[chosen + 1].describe() in plan["why"]
     seconds = plan["candidates"][chosen]["seconds"]
@@ -92,7 +92,7 @@ def test_a_limit_too_short_for_the_smallest_plan_is_refused_naming_the_limit_tha
                               "last stage 1 epoch) needs about ")
     minutes = int(message.rsplit("at least ", 1)[1].rstrip("m"))
     plan = make_plan(minutes * 60, 300, [member()], ALLOCATIONS, 0.1)  # the limit it names is enough
-    assert plan["chosen"] == {"folds": 1, "seeds": 1, "epochs": 1}
+    assert plan["chosen"] == {"folds": 1, "seeds": 1, "epochs": 1, "read_alone": False}
 
 
 def test_more_seeds_start_with_the_members_own():
@@ -127,7 +127,12 @@ def test_a_stage_deadline_is_the_plans_less_what_the_run_has_spent(tmp_path):
 def test_read_alone_adds_the_lone_readings_of_the_test_and_of_each_chains_held_out_rows_at_their_own_rate():
     alone = Rates(8.0, 40.0, 20.0, 8544, 3310, 16, alone_per_s=100.0, alone_sequences=150000,
                   alone_test_sequences=60000)
-    once, twice = (run_seconds([member(rates)], Allocation(5, 1, 2), 0.1, False, 5) for rates in (RATES, alone))
+    once, twice = (run_seconds([member(alone)], Allocation(5, 1, 2, read_alone), 0.1, False, 5)
+                   for read_alone in (False, True))
     # each of the 5 chains reads the test rows alone, and its fifth of the training rows (a job each)
     assert twice["prediction"] - once["prediction"] == pytest.approx(5 * (60000 / 100.0 + 20.0 + 150000 / 5 / 100.0))
     assert twice["training"] == once["training"]  # training reads the spans only
+    assert once == run_seconds([member(RATES)], Allocation(5, 1, 2), 0.1, False, 5)  # not bought: not counted
+    assert Allocation(5, 1, 3, True).describe() == "5 folds, 1 seed, last stage 3 epochs, rows read alone too"
+    with pytest.raises(ValueError, match="the rates measured no lone reading"):
+        run_seconds([member(RATES)], Allocation(5, 1, 2, True), 0.1, False, 5)

@@ -132,6 +132,28 @@ def test_read_alone_turned_on_for_a_finished_run_averages_both_readings_without_
     assert (test_outputs.drop(columns="row") - before.drop(columns="row")).abs().max(axis=1).gt(1e-4).any()
 
 
+def test_a_time_limits_plan_buys_read_alone_at_the_lone_readings_measured_rate(workdir):
+    """An allocation with read_alone: the rates measure the lone readings, the plan counts them and chooses it,
+    and the chain's held-out rows are read both ways."""
+    (workdir / "config" / "alone-plan.yaml").write_text(
+        "time_limit: 30m\ntime_plan:\n  margin: 0.1\n  allocations:\n"
+        "    - {folds: 1, seeds: 1, epochs: 1}\n    - {folds: 1, seeds: 1, epochs: 1, read_alone: true}\n")
+    done = subprocess.run([*COMMAND[:7], "config/alone-plan.yaml", "--config", "results_dir=results/alone-plan"],
+                          cwd=workdir, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-5000:]
+    output = done.stdout + done.stderr
+    results = workdir / "results" / "alone-plan"
+    _, chain, _ = chain_paths(results, model_of(workdir))
+    rates = json.loads((chain.parents[1] / "rates.json").read_text())
+    assert rates["alone_per_s"] > 0 and rates["alone_sequences"] > 0 and rates["alone_test_sequences"] > 0
+    plan = json.loads((results / "plan.json").read_text())
+    assert plan["chosen"]["read_alone"] is True and "rows read alone too" in plan["why"]
+    first, second = (c["seconds"]["prediction"] for c in plan["candidates"])
+    assert second > first  # the lone readings counted
+    assert "rule held_out" in output
+    assert (chain / "valid_outputs.csv").exists() and (chain / "held_out.json").exists()
+
+
 def test_encode_group_without_a_group_column_stops_the_run_in_one_sentence(workdir):
     done = subprocess.run(["snakemake", "-n", "--configfile", "config/demo.yaml", "--config", "encode=group",
                            "competition=spooky-author-identification"], cwd=workdir, capture_output=True, text=True)

@@ -61,7 +61,7 @@ def test_a_limit_too_short_is_refused_before_training_naming_the_limit_that_fits
 def test_the_plan_chose_the_largest_allocation_that_fits_and_the_chains_are_its(timed_runs):
     workdir, member, _, _, _ = timed_runs
     plan = json.loads((workdir / RESULTS / "plan.json").read_text())
-    assert plan["chosen"] == {"folds": 2, "seeds": 1, "epochs": 1} and "the last of the allocations that fits" in plan["why"]
+    assert plan["chosen"] == {"folds": 2, "seeds": 1, "epochs": 1, "read_alone": False} and "the last of the allocations that fits" in plan["why"]
     assert plan["rates"][member]["train_per_s"] > 0 and plan["predicted_end_s"] < 2 * 3600 * 0.9
     folds = pd.read_csv(workdir / RESULTS / "folds.csv")
     assert sorted(folds.fold.unique()) == [0, 1]  # two folds, as planned (the config says one split)

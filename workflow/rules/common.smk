@@ -17,8 +17,6 @@ from fasthf.training.time_plan import parse_duration, planned_seeds, start_sessi
 COMPETITION = Competition.from_config(config["competition"], presets=f"{workflow.basedir}/config/competitions")
 if config["encode"] == "group":  # one encoding per group: needs a group column, one text, a task that reads spans
     check_shared_encoding(COMPETITION)
-check_read_alone(config["encode"], config["read_alone"])
-READ_ALONE = config["read_alone"]  # held-out and test rows read alone too (predict.smk), the readings averaged
 
 # The ensemble: members x seeds x folds, each (member, seed, fold) one chain of stage jobs.
 # Without `members` in the config it is one member (`model`, `stages`, `seed`): an ensemble of one.
@@ -27,6 +25,11 @@ READ_ALONE = config["read_alone"]  # held-out and test rows read alone too (pred
 # With `time_limit`, the plan (workflow/rules/plan.smk) sets the folds, the seeds and the last stage's epochs.
 MEMBERS = {member["name"]: member for member in ensemble_members(config)}
 TIME_LIMIT = parse_duration(config["time_limit"])
+# read_alone: held-out and test rows read alone too (predict.smk), the two readings averaged; with time_limit an
+# allocation of the plan may buy it. The lone readings' tensors are made wherever it may be read.
+MAY_READ_ALONE = config["read_alone"] or bool(TIME_LIMIT and any(allocation.get("read_alone")
+                                                                  for allocation in config["time_plan"]["allocations"]))
+check_read_alone(config["encode"], MAY_READ_ALONE)
 
 
 def run_shape():
@@ -38,6 +41,13 @@ def run_shape():
     chosen = read_json(checkpoints.plan.get().output.plan)["chosen"]
     seeds = {name: planned_seeds(member["seeds"], chosen["seeds"]) for name, member in MEMBERS.items()}
     return chosen["folds"], seeds, chosen["epochs"]
+
+
+def reads_alone():
+    """Whether the held-out and test rows are read alone too: the config's read_alone, or the plan's choice."""
+    if TIME_LIMIT is None or config["read_alone"]:
+        return config["read_alone"]
+    return bool(read_json(checkpoints.plan.get().output.plan)["chosen"].get("read_alone"))
 
 
 def chains():

@@ -21,7 +21,7 @@ rule package:
         chains=lambda wildcards, input: chain_params(predicting()),
         members=list(MEMBERS),
         memory=config["memory"],
-        read_alone=config["read_alone"],
+        read_alone=lambda wildcards: reads_alone(),
         prediction={"batch_size": config["eval_batch_size"], "mixed_precision": config["mixed_precision"]},
         username=config["notebook"]["username"],
         runtime_limit=config["notebook"]["runtime_limit"],

@@ -10,7 +10,7 @@ rule rates:
         test=of_members_model("tensors/test.safetensors"),
         pretrained=of_members_model("pretrained"),
         **({"train_alone": of_members_model("tensors/train_alone.safetensors"),
-            "test_alone": of_members_model("tensors/test_alone.safetensors")} if READ_ALONE else {}),
+            "test_alone": of_members_model("tensors/test_alone.safetensors")} if MAY_READ_ALONE else {}),
         competition=rules.download.output.competition,
     output:
         f"{MEMBER}/rates.json",
@@ -37,7 +37,9 @@ checkpoint plan:
         plan=PLAN,
     params:
         time_limit=config["time_limit"],
-        allocations=config["time_plan"]["allocations"],
+        # config read_alone: every allocation reads the rows alone too
+        allocations=[{**a, **({"read_alone": True} if config["read_alone"] else {})}
+                     for a in config["time_plan"]["allocations"]],
         margin=config["time_plan"]["margin"],
         stages={name: [[stage["freeze_to"], stage["epochs"]] for stage in member["stages"]]
                 for name, member in MEMBERS.items()},

@@ -6,7 +6,7 @@ rule predict:
         model=last_stage,
         test=of_members_model("tensors/test.safetensors"),
         competition=rules.download.output.competition,
-        **({"test_alone": of_members_model("tensors/test_alone.safetensors")} if READ_ALONE else {}),
+        test_alone=lambda wildcards: of_members_model("tensors/test_alone.safetensors")(wildcards) if reads_alone() else [],
     output:
         test=f"{CHAIN}/test_outputs.csv",
         timing=f"{CHAIN}/predict.json",
@@ -51,7 +51,7 @@ rule held_out:
 def held_out_outputs(name="held_out"):
     """Each held-out chain's outputs for its held-out rows (or, name "timing", the time read_alone's reading
     took): its last stage's validation pass, or with read_alone the mean of the two readings."""
-    if not READ_ALONE:
+    if not reads_alone():
         return each_last_stage("valid_outputs.csv", chains()) if name == "held_out" else []
     return each_chain(getattr(rules.held_out.output, name), chains())
 

@@ -21,7 +21,7 @@ with job_log(snakemake.log[0]):
     outputs = predict_probs(model, test, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
                             activation=task.activation)
     predictions = outputs_table(test, outputs)  # a row per test row (its windows pooled), or per token (spans)
-    if "test_alone" in snakemake.input.keys():  # read_alone: the rows read inside their group's text, read alone too
+    if snakemake.input.test_alone:  # read_alone: the rows read inside their group's text, read alone too
         alone = load_split(snakemake.input.test_alone)
         alone_outputs = predict_probs(model, alone, snakemake.params.batch_size,
                                       precision=snakemake.params.mixed_precision, activation=task.activation)

@@ -33,6 +33,6 @@ def check_shared_encoding(competition, task=None) -> None:
 def check_read_alone(encode: str, read_alone: bool) -> None:
     """`read_alone` is a second reading of the rows that shared encoding reads inside their group's text."""
     if read_alone and encode != "group":
-        raise SharedEncodingError(f"read_alone: true reads alone the rows that encode: group reads inside their "
-                                  f"group's text; with encode: {encode} every row is read alone already (set "
-                                  f"read_alone: false, or encode: group)")
+        raise SharedEncodingError(f"read_alone: true (in the config or a time_plan allocation) reads alone the rows "
+                                  f"that encode: group reads inside their group's text; with encode: {encode} every "
+                                  f"row is read alone already (leave read_alone out, or set encode: group)")

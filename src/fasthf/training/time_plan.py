@@ -65,14 +65,17 @@ class Rates:
 
 @dataclass(frozen=True)
 class Allocation:
-    """One way to spend the time: folds (1: one held-out split), seeds per member, the last stage's epochs."""
+    """One way to spend the time: folds (1: one held-out split), seeds per member, the last stage's epochs, and
+    (encode: group) whether the held-out and test rows are read alone too (config `read_alone`)."""
     folds: int
     seeds: int
     epochs: int
+    read_alone: bool = False
 
     def describe(self) -> str:
         folds = "one held-out split" if self.folds == 1 else f"{self.folds} folds"
-        return f"{folds}, {self.seeds} seed{'s' * (self.seeds > 1)}, last stage {self.epochs} epoch{'s' * (self.epochs > 1)}"
+        return (f"{folds}, {self.seeds} seed{'s' * (self.seeds > 1)}, last stage {self.epochs} "
+                f"epoch{'s' * (self.epochs > 1)}{', rows read alone too' * self.read_alone}")
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ def chain_seconds(member: MemberTime, allocation: Allocation, valid_fraction: fl
     stages = train + validate + len(stages) * rates.startup_s
     predict = rates.startup_s + rates.test_sequences / rates.predict_per_s
     reread = 0.0  # read_alone: the held-out rows' lone reading, a job of its own
-    if rates.alone_per_s:
+    if allocation.read_alone:
+        if not rates.alone_per_s:
+            raise ValueError(f"{member.name}: an allocation reads rows alone, but the rates measured no lone reading")
         predict += rates.alone_test_sequences / rates.alone_per_s
         reread = rates.startup_s + rates.alone_sequences * held_out / rates.alone_per_s
     return {"stages": stages, "predict": predict, "held_out": reread,
