@@ -1,7 +1,8 @@
 """Score runs of the movie competition against one another on the same training sentences (issue 36, item 2).
 
 Each argument is a run's results folder with out-of-fold outputs over every training phrase (`folds` >= 2):
-each fold's last stage's `valid_outputs.csv` (the models alone, no offsets; several chains of a row averaged) and
+each fold's last stage's `valid_outputs.csv` (the models alone, no offsets; several chains of a row averaged; with
+read_alone the chain's own, both readings averaged) and
 `ensemble/metrics.json` (the score with what the ensemble decided, offsets or not). For each run: accuracy and log
 loss out of fold over all phrases, the same restricted to the phrases of config/cpu.yaml's held-out split (seed 42,
 10% of the sentences: what its one-split runs were scored on), and against the first run, the share of resamples of
@@ -32,6 +33,10 @@ from fasthf.outputs.metrics import METRICS, accuracy, log_loss
 
 
 def last_stage_outputs(chain: Path) -> Path:
+    """The chain's held-out outputs: with read_alone the mean of both readings (the chain's own `valid_outputs.csv`),
+    else its last stage's."""
+    if (chain / "valid_outputs.csv").is_file():
+        return chain / "valid_outputs.csv"
     stages = sorted((chain / "stages").iterdir(), key=lambda stage: int(stage.name))
     outputs = stages[-1] / "valid_outputs.csv"
     if not outputs.is_file():

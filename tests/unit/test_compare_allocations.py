@@ -69,3 +69,14 @@ def test_runs_whose_folds_hold_out_other_phrases_are_refused(tmp_path):
     write_chain(two, 42, 0, [0, 1], rows=[0, 1])
     done = compare(tmp_path, one, two, "--folds", 0)
     assert done.returncode != 0 and "holds out other phrases" in done.stderr
+
+
+
+def test_a_chain_with_both_readings_is_scored_on_their_mean_not_its_stages_outputs(tmp_path):
+    """read_alone: the chain's own valid_outputs.csv (both readings averaged) stands for its held-out outputs."""
+    run = tmp_path / "run"
+    write_chain(run, 42, 0, [0, 0, 0])  # the stage's own reading: 1 of 3 right
+    chain = run / "member" / "seed42" / "fold0"
+    both = pd.DataFrame({"row": FOLDS[0], **{f"out_{k}": np.eye(5)[[0, 1, 2], k] for k in range(5)}})
+    both.to_csv(chain / "valid_outputs.csv", index=False)  # the mean of both readings: all right
+    assert table(compare(tmp_path, run, "--folds", 0))[str(run)][0] == "1.0000"
