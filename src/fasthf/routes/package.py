@@ -208,16 +208,16 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
 
     from fasthf.encoding.duels import swap_permutation
     from fasthf.encoding.shared import alone_readings, tokenize_groups
-    from fasthf.encoding.tensor_cache import encode_rows
+    from fasthf.encoding.tensor_cache import encode_rows, group_column
     from fasthf.models.architectures import load_checkpoint
     from fasthf.outputs.prediction import mean_of_readings, outputs_table, predict_probs
 
     texts = competition.joined_texts(test)
-    groups = test[competition.group].tolist() if competition.group in test else range(len(test))
     splits, alone = {}, {}
     for name, member in info["members"].items():
         tokenizer = AutoTokenizer.from_pretrained(str(folder / "tokenizers" / name))
         if member.get("encode") == "group":  # each group's text encoded once, as in training (fasthf.encoding.shared)
+            groups = group_column(test, competition, "test")
             splits[name] = tokenize_groups(texts, groups, tokenizer, member["max_length"])[0]
             if member.get("read_alone"):  # and the rows read inside it, alone too: the two readings averaged
                 alone[name] = alone_readings(texts, groups, tokenizer, member["max_length"])[0]
