@@ -172,6 +172,14 @@ def each_chain(pattern, chains):
     return [pattern.format(member=member, seed=seed, split=split) for member, seed, split in chains]
 
 
+def held_out_outputs(name="held_out"):
+    """Each held-out chain's outputs for its held-out rows (or, name "timing", the time read_alone's reading
+    took): its last stage's validation pass, or with read_alone the mean of the two readings."""
+    if not reads_alone():
+        return each_last_stage("valid_outputs.csv", chains()) if name == "held_out" else []
+    return each_chain(getattr(rules.held_out.output, name), chains())
+
+
 def chain_params(chains):
     """`chains` as the scripts take them: member, model, seed, split."""
     return [{"member": member, "model": MEMBERS[member]["model"], "seed": seed, "split": split}

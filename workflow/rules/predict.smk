@@ -48,14 +48,6 @@ rule held_out:
         "../scripts/held_out.py"
 
 
-def held_out_outputs(name="held_out"):
-    """Each held-out chain's outputs for its held-out rows (or, name "timing", the time read_alone's reading
-    took): its last stage's validation pass, or with read_alone the mean of the two readings."""
-    if not reads_alone():
-        return each_last_stage("valid_outputs.csv", chains()) if name == "held_out" else []
-    return each_chain(getattr(rules.held_out.output, name), chains())
-
-
 rule ensemble:
     """Out-of-fold score (the competition's metric) of every seed, member and the blend; blend weights fitted out of fold only."""
     input:
