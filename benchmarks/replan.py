@@ -7,9 +7,8 @@ are the allocation's), the same for every member; lr_find, refit and the held-ou
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:4 5:2:2
 
 `--allocations` (folds:seeds:epochs, from the least time to the most; :alone adds read_alone) replaces the run's
-own list. `--rates` takes a
-member's rates from a `rates.json` of its own (the member its folder names), measured again, for example with
-read_alone: the run's limit and time spent stay the plan's.
+own list. `--rates` takes a member's rates from a `rates.json` of its own (the member its folder names), measured
+again, for example with read_alone: the run's limit and time spent stay the plan's.
 
     python benchmarks/replan.py results/cpu/plan.json --speed 4 --stages 0:2 --allocations 5:1:3 5:1:3:alone \
         --rates results/cpu-read-alone/mpnet-shared/rates.json

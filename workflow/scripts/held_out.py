@@ -2,13 +2,12 @@
 stage's own outputs for them (read inside their group's text)."""
 import time
 
-from fasthf.encoding.tensor_cache import load_split
 from fasthf.inputs.competition import Competition
 from fasthf.inputs.folds import FoldData, fold_number
 from fasthf.io import write_json
 from fasthf.logs import job_log
 from fasthf.models.architectures import load_checkpoint
-from fasthf.outputs.prediction import mean_of_readings, outputs_table, predict_probs
+from fasthf.outputs.prediction import with_lone_reading
 from fasthf.outputs.table import Predictions
 from fasthf.threads import set_threads
 
@@ -20,10 +19,9 @@ with job_log(snakemake.log[0]):
     model = load_checkpoint(snakemake.input.model, n_labels=task.n_outputs, max_token_id=alone.max_token_id,
                             head=competition.head)
     started = time.time()
-    outputs = predict_probs(model, alone, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
-                            activation=task.activation)
     in_context = Predictions.read(snakemake.input.in_context)
-    mean_of_readings([in_context, outputs_table(alone, outputs)]).write(snakemake.output.held_out)
+    with_lone_reading(model, in_context, alone, snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
+                      activation=task.activation).write(snakemake.output.held_out)
     timing = {"held_out": {"rows": len(in_context.rows), "read_alone": len(alone.rows),
                            "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)

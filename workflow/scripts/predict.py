@@ -8,7 +8,7 @@ from fasthf.inputs.competition import Competition
 from fasthf.io import write_json
 from fasthf.logs import job_log
 from fasthf.models.architectures import load_checkpoint
-from fasthf.outputs.prediction import mean_of_readings, outputs_table, predict_probs
+from fasthf.outputs.prediction import outputs_table, predict_probs, with_lone_reading
 from fasthf.threads import set_threads
 
 with job_log(snakemake.log[0]):
@@ -22,10 +22,9 @@ with job_log(snakemake.log[0]):
                             activation=task.activation)
     predictions = outputs_table(test, outputs)  # a row per test row (its windows pooled), or per token (spans)
     if snakemake.input.test_alone:  # read_alone: the rows read inside their group's text, read alone too
-        alone = load_split(snakemake.input.test_alone)
-        alone_outputs = predict_probs(model, alone, snakemake.params.batch_size,
-                                      precision=snakemake.params.mixed_precision, activation=task.activation)
-        predictions = mean_of_readings([predictions, outputs_table(alone, alone_outputs)])
+        predictions = with_lone_reading(model, predictions, load_split(snakemake.input.test_alone),
+                                        snakemake.params.batch_size, precision=snakemake.params.mixed_precision,
+                                        activation=task.activation)
     predictions.write(snakemake.output.test)
     timing = {"test": {"rows": len(set(predictions.rows.tolist())), "seconds": round(time.time() - started, 2)}}
     write_json(snakemake.output.timing, timing)

@@ -83,3 +83,11 @@ def mean_of_readings(readings: list[Predictions]) -> Predictions:
     group's text and alone), in row order; a row in one reading only keeps its outputs exactly."""
     return Predictions(*pool_windows(np.concatenate([r.rows for r in readings]),
                                      np.concatenate([r.outputs for r in readings])))
+
+
+def with_lone_reading(model: torch.nn.Module, predictions: Predictions, alone, batch_size: int = 256, device=None,
+                      precision: str = "auto", activation=softmax) -> Predictions:
+    """`predictions` (each row read inside its group's text) averaged with the same model's outputs for `alone`,
+    the rows' lone readings (`fasthf.encoding.shared.alone_readings`; config `read_alone`)."""
+    outputs = predict_probs(model, alone, batch_size, device, precision, activation)
+    return mean_of_readings([predictions, outputs_table(alone, outputs)])

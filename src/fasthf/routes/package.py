@@ -210,7 +210,7 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
     from fasthf.encoding.shared import alone_readings, tokenize_groups
     from fasthf.encoding.tensor_cache import encode_rows, group_column
     from fasthf.models.architectures import load_checkpoint
-    from fasthf.outputs.prediction import mean_of_readings, outputs_table, predict_probs
+    from fasthf.outputs.prediction import outputs_table, predict_probs, with_lone_reading
 
     texts = competition.joined_texts(test)
     splits, alone = {}, {}
@@ -236,10 +236,8 @@ def chain_outputs(folder: Path, info: dict, competition: Competition, task, test
         # a row of outputs per test row (a long text's windows pooled), or a span task's per token
         predicted = outputs_table(split, probs)
         if chain["member"] in alone:
-            second = alone[chain["member"]]
-            predicted = mean_of_readings([predicted, outputs_table(second, predict_probs(
-                model, second, info["prediction"]["batch_size"], device,
-                precision or info["prediction"]["mixed_precision"], task.activation))])
+            predicted = with_lone_reading(model, predicted, alone[chain["member"]], info["prediction"]["batch_size"],
+                                          device, precision or info["prediction"]["mixed_precision"], task.activation)
         outputs.setdefault((chain["member"], chain["seed"]), []).append(predicted)
         seconds = time.time() - started
         log.info("chain %d of %d (%s): %d texts in %.1f s; expected end %s", i, len(info["chains"]), chain_name(chain),
